@@ -1,0 +1,36 @@
+"""Test session set-up: two logical CPU devices so MirroredStrategy tests run on one CPU.
+
+This must run before TensorFlow initialises its devices, hence at conftest import.
+"""
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+_cpus = tf.config.list_physical_devices("CPU")
+try:
+    tf.config.set_logical_device_configuration(
+        _cpus[0], [tf.config.LogicalDeviceConfiguration()] * 2)
+except RuntimeError:  # already initialised by another plugin; tests needing 2 devices skip
+    pass
+
+SHARED_DATA = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data"))
+
+
+@pytest.fixture
+def shared_data():
+    """Path to ``../shared/data`` (real MNIST and maps); skips the test when absent."""
+    if not os.path.isdir(SHARED_DATA):
+        pytest.skip(f"real data folder {SHARED_DATA} is absent")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def two_cpu_devices():
+    devices = tf.config.list_logical_devices("CPU")
+    if len(devices) < 2:
+        pytest.skip("needs 2 logical CPU devices (TensorFlow was initialised too early)")
+    return [d.name for d in devices[:2]]
