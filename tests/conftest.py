@@ -34,3 +34,16 @@ def two_cpu_devices():
     if len(devices) < 2:
         pytest.skip("needs 2 logical CPU devices (TensorFlow was initialised too early)")
     return [d.name for d in devices[:2]]
+
+
+@pytest.fixture
+def mirrored_strategy(two_cpu_devices):
+    """One MirroredStrategy over the 2 logical CPUs, shared by every test.
+
+    A second MirroredStrategy over the same devices in one process collides with the
+    first one's collective keys, so tests must use this fixture (it goes through the
+    library's cached factory) instead of constructing their own.
+    """
+    from tfgan_pipeline import distribute
+
+    return distribute.get_strategy("mirrored", devices=two_cpu_devices)

@@ -4,3 +4,10 @@ from tfgan_pipeline.networks.dcgan import dcgan_discriminator, dcgan_generator
 from tfgan_pipeline.networks.mlp import mlp_discriminator, mlp_generator
 
 __all__ = ["mlp_generator", "mlp_discriminator", "dcgan_generator", "dcgan_discriminator"]
+
+from tfgan_pipeline.networks.patchgan import (  # noqa: E402
+    patchgan_discriminator, patchgan_layers, receptive_field)
+from tfgan_pipeline.networks.unet import unet_generator, unet_plan  # noqa: E402
+
+__all__ += ["unet_generator", "unet_plan", "patchgan_discriminator", "patchgan_layers",
+            "receptive_field"]

@@ -1,0 +1,579 @@
+"""Apache Beam preprocessing of paired images into sharded TFRecords (pix2pix data).
+
+Turns a folder of pairs (Isola et al., "Image-to-Image Translation with
+Conditional Adversarial Networks", CVPR 2017, Sec. 3 and Sec. 4: one A|B image per
+pair, or same-named files in ``A/`` and ``B/``) into::
+
+    <output_dir>/tfrecords/<split>/part-SSSSS-of-NNNNN.tfrecord.gz   tf.train.Example,
+                                                                   GZIP, schema in data/schema.py
+    <output_dir>/stats.json      counts per split, source image sizes, rejects by reason
+    <output_dir>/rejects.jsonl   one JSON line per rejected file: path, reason, detail, split
+    <output_dir>/config.json     the config and cache key; written last = "complete"
+
+The per-element logic lives in :mod:`tfgan_pipeline.preprocess.elements` (plain
+functions); this module holds the named ``@beam.ptransform_fn`` composites
+(:func:`ExtractPairs`, :func:`WriteSplitTFRecords`, :func:`WriteRejects`,
+:func:`WriteStats`) and :func:`run_preprocess`, the public entry point, which
+takes a frozen :class:`PreprocessConfig` and returns a :class:`PreprocessResult`.
+
+Runner: the DirectRunner by default (set explicitly: the Prism runner cannot be
+downloaded offline); ``num_workers > 1`` selects the DirectRunner's
+``multi_processing`` mode; any other runner comes through ``beam_pipeline_args``
+(e.g. ``("--runner=DataflowRunner", "--project=...", ...)``). Pipeline options are
+always built from explicit flags, never from ``sys.argv``.
+
+Atomicity and resume: outputs are written to a hidden sibling temp folder and
+renamed into place; ``config.json`` is written after the rename, so a folder
+without it is never taken as complete. A rerun whose cache key (config that shapes
+the output + a fingerprint of the listed input files) matches an existing
+``config.json`` returns the existing result without running Beam.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import uuid
+
+import apache_beam as beam
+from apache_beam.io import fileio
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineState
+import tensorflow as tf
+
+from tfgan_pipeline.data import schema
+from tfgan_pipeline.preprocess import elements
+
+#: Bumped when the preprocessing changes what it writes for the same config.
+PREPROCESS_VERSION = 1
+
+TFRECORD_DIR = "tfrecords"
+TFRECORD_PREFIX = "part"
+TFRECORD_SUFFIX = ".tfrecord.gz"
+STATS_FILE = "stats.json"
+REJECTS_FILE = "rejects.jsonl"
+CONFIG_FILE = "config.json"
+_OUTPUT_ENTRIES = frozenset({TFRECORD_DIR, STATS_FILE, REJECTS_FILE, CONFIG_FILE + ".tmp"})
+_GLOB_CHARS = frozenset("*?[]{}")
+
+
+def _is_url(path):
+    return "://" in path
+
+
+def _normalize_dir(path):
+    path = os.fspath(path)
+    return path.rstrip("/") if _is_url(path) else os.path.abspath(path)
+
+
+def _join(*parts):
+    return "/".join([parts[0].rstrip("/")] + [p.strip("/") for p in parts[1:]])
+
+
+@dataclasses.dataclass(frozen=True)
+class PreprocessConfig:
+    """Everything that defines one preprocessing run.
+
+    Attributes:
+      data_dir: input folder (local path, or any filesystem Beam and ``tf.io.gfile`` read).
+      output_dir: output folder; must not be, contain or lie inside ``data_dir``.
+      layout: ``"auto"`` (``"ab"`` when ``data_dir`` has ``A/`` and ``B/``, else
+        ``"pix2pix"``), ``"pix2pix"`` (one A|B image per pair) or ``"ab"``.
+      direction: ``"AtoB"`` (input = A, the left half) or ``"BtoA"``.
+      load_size: side of the square each half is resized to (286 in the paper).
+      val_fraction: held-out share when the split comes from the name hash (flat folder).
+      num_shards: TFRecord files per split.
+      num_workers: DirectRunner worker processes; ``> 1`` uses ``multi_processing``.
+      beam_pipeline_args: extra Beam flags passed through verbatim, e.g.
+        ``("--runner=DataflowRunner", "--project=p", "--region=r", "--temp_location=gs://...")``.
+    """
+    data_dir: str
+    output_dir: str
+    layout: str = "auto"
+    direction: str = "AtoB"
+    load_size: int = 286
+    val_fraction: float = 0.1
+    num_shards: int = 4
+    num_workers: int = 1
+    beam_pipeline_args: tuple = ()
+
+    def __post_init__(self):
+        for name in ("data_dir", "output_dir"):
+            value = getattr(self, name)
+            if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+                raise ValueError(f"{name} must be a non-empty path, got {value!r}.")
+            object.__setattr__(self, name, _normalize_dir(value))
+        if self.layout not in ("auto",) + elements.LAYOUTS:
+            raise ValueError(f"layout must be one of {('auto',) + elements.LAYOUTS}, "
+                             f"got {self.layout!r}.")
+        if self.direction not in schema.DIRECTIONS:
+            raise ValueError(f"direction must be one of {schema.DIRECTIONS}, got {self.direction!r}.")
+        for name, low in (("load_size", 1), ("num_shards", 1), ("num_workers", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
+        if (isinstance(self.val_fraction, bool) or not isinstance(self.val_fraction, (int, float))
+                or not 0.0 <= self.val_fraction < 1.0):
+            raise ValueError(f"val_fraction must be a number in [0, 1), got {self.val_fraction!r}.")
+        object.__setattr__(self, "val_fraction", float(self.val_fraction))
+        args = self.beam_pipeline_args
+        if isinstance(args, (str, bytes)) or not all(isinstance(a, str) for a in args):
+            raise TypeError("beam_pipeline_args must be a sequence of flag strings such as "
+                            f"('--runner=DirectRunner',), got {args!r}.")
+        object.__setattr__(self, "beam_pipeline_args", tuple(args))
+        d, o = self.data_dir + "/", self.output_dir + "/"
+        if d.startswith(o) or o.startswith(d):
+            raise ValueError(f"output_dir {self.output_dir!r} and data_dir {self.data_dir!r} must "
+                             "not be the same folder or inside one another; write elsewhere.")
+        if _GLOB_CHARS & set(self.data_dir):
+            raise ValueError(f"data_dir {self.data_dir!r} contains glob characters {sorted(_GLOB_CHARS)};"
+                             " rename the folder.")
+
+    def to_json_dict(self):
+        """The config as a JSON-ready dict."""
+        d = dataclasses.asdict(self)
+        d["beam_pipeline_args"] = list(self.beam_pipeline_args)
+        return d
+
+
+@dataclasses.dataclass(frozen=True)
+class InputPlan:
+    """What the listing stage reads, resolved on the driver from the folder structure.
+
+    Attributes:
+      root: the data folder.
+      layout: ``"pix2pix"`` or ``"ab"``.
+      split_mode: ``"folders"`` or ``"hash"``.
+      splits: the splits that will be written (even if one ends up empty).
+      patterns: glob patterns whose matches are the input files.
+      ignored: sub-folders (and, for ``ab``, loose files) that are not read.
+    """
+    root: str
+    layout: str
+    split_mode: str
+    splits: tuple
+    patterns: tuple
+    ignored: tuple
+
+
+def _listdir(path):
+    """``(sub-folder names, file names)`` directly in ``path``."""
+    dirs, files = [], []
+    for entry in tf.io.gfile.listdir(path):
+        name = entry.rstrip("/")
+        (dirs if tf.io.gfile.isdir(_join(path, name)) else files).append(name)
+    return sorted(dirs), sorted(files)
+
+
+def plan_inputs(data_dir, layout="auto", val_fraction=0.1):
+    """Resolves the layout and split mode of ``data_dir`` and the patterns to list.
+
+    Args:
+      data_dir: the input folder.
+      layout: ``"auto"``, ``"pix2pix"`` or ``"ab"``.
+      val_fraction: held-out share used when there are no split folders.
+
+    Returns:
+      An :class:`InputPlan`.
+
+    Raises:
+      FileNotFoundError: if ``data_dir`` (or, for ``"ab"``, ``A/`` or ``B/``) is missing.
+    """
+    root = _normalize_dir(data_dir)
+    if not tf.io.gfile.isdir(root):
+        raise FileNotFoundError(f"data_dir {root!r} is not a folder; point it at the images.")
+    subdirs, files = _listdir(root)
+    if layout == "auto":
+        layout = "ab" if {"A", "B"} <= set(subdirs) else "pix2pix"
+    if layout == "pix2pix":
+        split_dirs = [s for s in elements.SPLITS if s in subdirs]
+        ignored = [d + "/" for d in subdirs if d not in split_dirs]
+        if split_dirs:
+            patterns = [_join(root, "*")] + [_join(root, s, "*") for s in split_dirs]
+            return InputPlan(root, layout, "folders", tuple(split_dirs), tuple(patterns),
+                             tuple(ignored))
+        splits = ("train", "val") if val_fraction > 0 else ("train",)
+        return InputPlan(root, layout, "hash", splits, (_join(root, "*"),), tuple(ignored))
+    if layout != "ab":
+        raise ValueError(f"layout must be 'auto', 'pix2pix' or 'ab', got {layout!r}.")
+    missing = [s for s in ("A", "B") if s not in subdirs]
+    if missing:
+        raise FileNotFoundError(f"layout 'ab' needs folders A/ and B/ in {root!r}; missing "
+                                f"{missing}. Use layout='pix2pix' for A|B images.")
+    ignored = [d + "/" for d in subdirs if d not in ("A", "B")] + files
+    side_dirs = {side: _listdir(_join(root, side))[0] for side in ("A", "B")}
+    split_dirs = [s for s in elements.SPLITS if any(s in d for d in side_dirs.values())]
+    for side, dirs in side_dirs.items():
+        ignored += [f"{side}/{d}/" for d in dirs if d not in split_dirs]
+    if split_dirs:
+        patterns = [_join(root, side, "*") for side in ("A", "B")]
+        patterns += [_join(root, side, s, "*") for side in ("A", "B") for s in split_dirs
+                     if s in side_dirs[side]]
+        return InputPlan(root, layout, "folders", tuple(split_dirs), tuple(patterns),
+                         tuple(sorted(ignored)))
+    splits = ("train", "val") if val_fraction > 0 else ("train",)
+    patterns = tuple(_join(root, side, "*") for side in ("A", "B"))
+    return InputPlan(root, layout, "hash", splits, patterns, tuple(sorted(ignored)))
+
+
+def input_fingerprint(patterns):
+    """sha1 over the sorted (path, size, mtime) of every file the patterns match."""
+    rows = []
+    for match in FileSystems.match(list(patterns)):
+        rows += [(m.path, m.size_in_bytes, getattr(m, "last_updated_in_seconds", None))
+                 for m in match.metadata_list]
+    return hashlib.sha1(json.dumps(sorted(rows)).encode("utf-8")).hexdigest(), len(rows)
+
+
+def pipeline_flags(config):
+    """Explicit Beam flags for ``config`` (never read from ``sys.argv``).
+
+    ``--runner=DirectRunner`` unless ``beam_pipeline_args`` names a runner; with
+    ``num_workers > 1`` adds the DirectRunner's ``multi_processing`` flags.
+
+    Raises:
+      ValueError: if ``num_workers > 1`` with a runner other than the DirectRunner
+        (set that runner's worker count through its own flags).
+    """
+    args = list(config.beam_pipeline_args)
+    runner = None
+    for i, arg in enumerate(args):
+        if arg.startswith("--runner="):
+            runner = arg.split("=", 1)[1]
+        elif arg == "--runner" and i + 1 < len(args):
+            runner = args[i + 1]
+    if runner is None:
+        args.insert(0, "--runner=DirectRunner")
+        runner = "DirectRunner"
+    if config.num_workers > 1:
+        if runner.lower() not in ("directrunner", "direct"):
+            raise ValueError(f"num_workers={config.num_workers} applies to the DirectRunner only; "
+                             f"for {runner} set its worker flags in beam_pipeline_args.")
+        args += ["--direct_running_mode=multi_processing",
+                 f"--direct_num_workers={config.num_workers}"]
+    return args
+
+
+class _ReadBytesFn(beam.DoFn):
+    """``(key, path)`` -> ``(key, path, bytes)``; unreadable files go to ``rejects``."""
+
+    def process(self, element):
+        key, path = element
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                data = f.read()
+        except Exception as e:  # noqa: BLE001 - any I/O failure becomes a reject
+            yield beam.pvalue.TaggedOutput(
+                "rejects", elements.Reject(path, "read_error", f"{type(e).__name__}: {e}", key.split))
+            return
+        yield key, path, data
+
+
+def _tag(item):
+    if isinstance(item, elements.Reject):
+        return beam.pvalue.TaggedOutput("rejects", item)
+    return item
+
+
+def _classify(path, plan, val_fraction):
+    key = elements.classify_path(path, plan.root, plan.layout, plan.split_mode, val_fraction)
+    return _tag(key if isinstance(key, elements.Reject) else (key, path))
+
+
+@beam.ptransform_fn
+def ExtractPairs(pbegin, plan, load_size, direction, val_fraction):  # pylint: disable=invalid-name
+    """Lists, reads, decodes, validates, splits A|B and resizes every input file.
+
+    Args:
+      pbegin: the pipeline.
+      plan: an :class:`InputPlan`.
+      load_size: side each half is resized to.
+      direction: ``"AtoB"`` or ``"BtoA"``.
+      val_fraction: held-out share for the hash split.
+
+    Returns:
+      A dict of PCollections: ``records`` (:class:`elements.PairRecord`), ``rejects``
+      (:class:`elements.Reject`) and ``listed`` (every listed path).
+    """
+    listed = (pbegin
+              | "CreatePatterns" >> beam.Create(list(plan.patterns))
+              | "ListFiles" >> fileio.MatchAll()
+              | "Paths" >> beam.Map(lambda metadata: metadata.path))
+    classified = (listed
+                  | "ClassifyFiles" >> beam.Map(_classify, plan, val_fraction).with_outputs(
+                      "rejects", main="files"))
+    read = (classified.files
+            | "Distribute" >> beam.Reshuffle()
+            | "ReadBytes" >> beam.ParDo(_ReadBytesFn()).with_outputs("rejects", main="files"))
+    if plan.layout == "pix2pix":
+        processed = (read.files
+                     | "DecodeSplitResize" >> beam.Map(
+                         lambda e: _tag(elements.process_pix2pix_file(
+                             e[1], e[2], e[0].split, load_size, direction)))
+                     .with_outputs("rejects", main="records"))
+    else:
+        processed = (read.files
+                     | "KeyBySplitAndName" >> beam.Map(
+                         lambda e: ((e[0].split, e[0].name), (e[0].side, e[1], e[2])))
+                     | "GroupAB" >> beam.GroupByKey()
+                     | "DecodeResizeAB" >> beam.FlatMap(
+                         lambda kv: [_tag(item) for item in elements.process_ab_pair(
+                             kv[0][0], kv[0][1], kv[1], load_size, direction)])
+                     .with_outputs("rejects", main="records"))
+    rejects = ((classified.rejects, read.rejects, processed.rejects)
+               | "FlattenRejects" >> beam.Flatten())
+    return {"records": processed.records, "rejects": rejects, "listed": listed}
+
+
+@beam.ptransform_fn
+def WriteSplitTFRecords(records, tfrecord_dir, splits, num_shards):  # pylint: disable=invalid-name
+    """Writes records as GZIP TFRecords of ``tf.train.Example``, one folder per split.
+
+    Every split in ``splits`` gets ``num_shards`` files, even when empty, so readers
+    can rely on the layout. Returns the dict of per-split write results.
+    """
+    index = {split: i for i, split in enumerate(splits)}
+
+    def partition(record, n):
+        del n
+        return index[record.split]
+
+    parts = records | "PartitionBySplit" >> beam.Partition(partition, len(splits))
+    results = {}
+    for split, part in zip(splits, parts):
+        results[split] = (
+            part
+            | f"Serialize[{split}]" >> beam.Map(lambda r: r.to_example_bytes())
+            | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+                _join(tfrecord_dir, split, TFRECORD_PREFIX), file_name_suffix=TFRECORD_SUFFIX,
+                num_shards=num_shards, compression_type=CompressionTypes.GZIP))
+    return results
+
+
+@beam.ptransform_fn
+def WriteRejects(rejects, path):  # pylint: disable=invalid-name
+    """Writes one JSON line per reject into the single file ``path`` (empty if none)."""
+    return (rejects
+            | "ToJson" >> beam.Map(lambda r: r.to_json())
+            | "Write" >> beam.io.WriteToText(path, num_shards=1, shard_name_template=""))
+
+
+class _CountKeysFn(beam.CombineFn):
+    """Counts hashable keys into one dict."""
+
+    def create_accumulator(self):
+        return {}
+
+    def add_input(self, acc, key):
+        acc[key] = acc.get(key, 0) + 1
+        return acc
+
+    def merge_accumulators(self, accs):
+        out = {}
+        for acc in accs:
+            for key, count in acc.items():
+                out[key] = out.get(key, 0) + count
+        return out
+
+    def extract_output(self, acc):
+        return acc
+
+
+@beam.ptransform_fn
+def WriteStats(pcolls, path, static_fields, splits):  # pylint: disable=invalid-name
+    """``(records, rejects, listed)`` -> one JSON file of counts (see :func:`elements.build_stats`)."""
+    records, rejects, listed = pcolls
+    keys = ((records | "RecordKeys" >> beam.FlatMap(elements.stat_keys),
+             rejects | "RejectKeys" >> beam.FlatMap(elements.stat_keys),
+             listed | "ListedKeys" >> beam.Map(lambda _: ("files_listed", "")))
+            | "FlattenKeys" >> beam.Flatten())
+    return (keys
+            | "Count" >> beam.CombineGlobally(_CountKeysFn())
+            | "ToJson" >> beam.Map(lambda counts: json.dumps(
+                elements.build_stats(counts, static_fields, splits), indent=2, sort_keys=True))
+            | "Write" >> beam.io.WriteToText(path, num_shards=1, shard_name_template=""))
+
+
+def build_pipeline(pipeline, plan, config, out_dir):
+    """Adds the whole preprocessing graph to ``pipeline``, writing under ``out_dir``."""
+    pairs = pipeline | "ExtractPairs" >> ExtractPairs(
+        plan, config.load_size, config.direction, config.val_fraction)
+    _ = pairs["records"] | "WriteTFRecords" >> WriteSplitTFRecords(
+        _join(out_dir, TFRECORD_DIR), plan.splits, config.num_shards)
+    _ = pairs["rejects"] | "WriteRejects" >> WriteRejects(_join(out_dir, REJECTS_FILE))
+    static = {"layout": plan.layout, "split_mode": plan.split_mode, "direction": config.direction,
+              "load_size": config.load_size, "ignored": list(plan.ignored),
+              "files_per_record": 1 if plan.layout == "pix2pix" else 2,
+              "image_format": "png", "schema_version": schema.SCHEMA_VERSION}
+    _ = ((pairs["records"], pairs["rejects"], pairs["listed"])
+         | "WriteStats" >> WriteStats(_join(out_dir, STATS_FILE), static, plan.splits))
+
+
+@dataclasses.dataclass(frozen=True)
+class PreprocessResult:
+    """Where a preprocessing run's outputs are, and its counts.
+
+    Attributes:
+      output_dir: the output folder.
+      tfrecords: ``{split: (tfrecord paths, sorted)}``.
+      stats_path: ``stats.json``.
+      rejects_path: ``rejects.jsonl``.
+      config_path: ``config.json``.
+      records_per_split: ``{split: number of pairs}``.
+      rejects_per_reason: ``{reason: number of files}``.
+      stats: the whole stats dict.
+      reused: ``True`` when an existing output with the same cache key was returned.
+    """
+    output_dir: str
+    tfrecords: dict
+    stats_path: str
+    rejects_path: str
+    config_path: str
+    records_per_split: dict
+    rejects_per_reason: dict
+    stats: dict
+    reused: bool = False
+
+    def file_pattern(self, split):
+        """Glob pattern of ``split``'s TFRecords, for :mod:`tfgan_pipeline.data.paired`."""
+        if split not in self.tfrecords:
+            raise KeyError(f"No split {split!r} in {self.output_dir}; have {sorted(self.tfrecords)}.")
+        return _join(self.output_dir, TFRECORD_DIR, split, f"{TFRECORD_PREFIX}-*{TFRECORD_SUFFIX}")
+
+
+def _read_json(path):
+    with tf.io.gfile.GFile(path, "r") as f:
+        return json.load(f)
+
+
+def load_preprocess_result(output_dir, reused=False):
+    """Reads a finished output folder back into a :class:`PreprocessResult`.
+
+    Raises:
+      FileNotFoundError: if ``config.json`` is missing (incomplete or not an output folder).
+    """
+    output_dir = _normalize_dir(output_dir)
+    config_path = _join(output_dir, CONFIG_FILE)
+    if not tf.io.gfile.exists(config_path):
+        raise FileNotFoundError(f"{config_path} is missing: {output_dir!r} is not a finished "
+                                "preprocessing output (rerun run_preprocess).")
+    stats_path = _join(output_dir, STATS_FILE)
+    stats = _read_json(stats_path)
+    tfrecords = {
+        split: tuple(sorted(tf.io.gfile.glob(
+            _join(output_dir, TFRECORD_DIR, split, f"{TFRECORD_PREFIX}-*{TFRECORD_SUFFIX}"))))
+        for split in stats["records_per_split"]}
+    return PreprocessResult(
+        output_dir=output_dir, tfrecords=tfrecords, stats_path=stats_path,
+        rejects_path=_join(output_dir, REJECTS_FILE), config_path=config_path,
+        records_per_split=dict(stats["records_per_split"]),
+        rejects_per_reason=dict(stats["rejects_per_reason"]), stats=stats, reused=reused)
+
+
+def format_summary(result):
+    """Human-readable summary of a :class:`PreprocessResult` (printed at the end of a run)."""
+    s = result.stats
+    splits = ", ".join(f"{k} {v}" for k, v in result.records_per_split.items())
+    lines = [f"preprocess {'(reused existing output) ' if result.reused else ''}"
+             f"{result.output_dir}: {s['total_records']} pairs ({splits}) from "
+             f"{s['files_listed']} files; {s['rejected_files']} files rejected"]
+    lines += [f"  rejected {reason}: {n}" for reason, n in result.rejects_per_reason.items()]
+    if s.get("ignored"):
+        lines.append(f"  not read (not split folders / outside A,B): {', '.join(s['ignored'])}")
+    if s["rejected_files"]:
+        lines.append(f"  reject list: {result.rejects_path}")
+    return "\n".join(lines)
+
+
+def _cache_key(config, plan, fingerprint):
+    return {"preprocess_version": PREPROCESS_VERSION, "schema_version": schema.SCHEMA_VERSION,
+            "data_dir": config.data_dir, "layout": plan.layout, "split_mode": plan.split_mode,
+            "splits": list(plan.splits), "direction": config.direction,
+            "load_size": config.load_size,
+            "val_fraction": config.val_fraction if plan.split_mode == "hash" else None,
+            "num_shards": config.num_shards, "input_fingerprint": fingerprint}
+
+
+def _remove_or_refuse(output_dir, overwrite, why):
+    """Clears an existing ``output_dir`` when allowed; returns whether one existed."""
+    if not tf.io.gfile.exists(output_dir):
+        return False
+    if not overwrite:
+        raise ValueError(f"output_dir {output_dir!r} already holds a preprocessing output {why}; "
+                         "pass overwrite=True to replace it, or choose another output_dir.")
+    return True
+
+
+def run_preprocess(config, overwrite=False, verbose=True):
+    """Runs (or reuses) the preprocessing described by ``config``.
+
+    Args:
+      config: a :class:`PreprocessConfig`.
+      overwrite: replace an existing output whose cache key differs (otherwise that
+        raises). An output with the same cache key is always reused.
+      verbose: print :func:`format_summary` at the end.
+
+    Returns:
+      A :class:`PreprocessResult`.
+
+    Raises:
+      FileNotFoundError: if the input folders are missing.
+      ValueError: for an ``output_dir`` that holds something else, see ``overwrite``.
+      RuntimeError: if the Beam pipeline does not finish in state ``DONE``.
+    """
+    if not isinstance(config, PreprocessConfig):
+        raise TypeError(f"config must be a PreprocessConfig, got {type(config).__name__}.")
+    plan = plan_inputs(config.data_dir, config.layout, config.val_fraction)
+    fingerprint, n_files = input_fingerprint(plan.patterns)
+    cache_key = _cache_key(config, plan, fingerprint)
+    out = config.output_dir
+    replace = False
+    if tf.io.gfile.exists(out):
+        config_path = _join(out, CONFIG_FILE)
+        if tf.io.gfile.exists(config_path):
+            saved = _read_json(config_path).get("cache_key", {})
+            if saved == cache_key:
+                result = load_preprocess_result(out, reused=True)
+                if verbose:
+                    print(format_summary(result))
+                return result
+            differs = sorted(k for k in set(saved) | set(cache_key) if saved.get(k) != cache_key.get(k))
+            replace = _remove_or_refuse(out, overwrite, f"made with a different config ({differs})")
+        else:
+            entries = {e.rstrip("/") for e in tf.io.gfile.listdir(out)}
+            if entries - _OUTPUT_ENTRIES:
+                raise ValueError(f"output_dir {out!r} exists and holds other files "
+                                 f"({sorted(entries - _OUTPUT_ENTRIES)}); choose an empty or new folder.")
+            replace = True  # an interrupted run's leftovers (no config.json): safe to redo
+    parent, base = os.path.split(out) if not _is_url(out) else out.rsplit("/", 1)
+    tf.io.gfile.makedirs(parent)
+    tmp = _join(parent, f".{base}.tmp-{uuid.uuid4().hex[:12]}")
+    try:
+        pipeline = beam.Pipeline(options=PipelineOptions(flags=pipeline_flags(config)))
+        build_pipeline(pipeline, plan, config, tmp)
+        state = pipeline.run().wait_until_finish()
+        if state != PipelineState.DONE:
+            raise RuntimeError(f"The preprocessing pipeline ended in state {state}, not DONE; "
+                               "its partial output was removed. See the runner's logs.")
+        if replace:
+            old = _join(parent, f".{base}.old-{uuid.uuid4().hex[:12]}")
+            tf.io.gfile.rename(out, old)
+            tf.io.gfile.rename(tmp, out)
+            tf.io.gfile.rmtree(old)
+        else:
+            tf.io.gfile.rename(tmp, out)
+    except BaseException:
+        if tf.io.gfile.exists(tmp):
+            tf.io.gfile.rmtree(tmp)
+        raise
+    saved = {"config": config.to_json_dict(), "cache_key": cache_key, "files_listed": n_files,
+             "beam_flags": pipeline_flags(config)}
+    with tf.io.gfile.GFile(_join(out, CONFIG_FILE + ".tmp"), "w") as f:
+        json.dump(saved, f, indent=2, sort_keys=True)
+    tf.io.gfile.rename(_join(out, CONFIG_FILE + ".tmp"), _join(out, CONFIG_FILE), overwrite=True)
+    result = load_preprocess_result(out)
+    if verbose:
+        print(format_summary(result))
+    return result
