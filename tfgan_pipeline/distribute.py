@@ -17,6 +17,14 @@ STRATEGIES = ("default", "mirrored", "multi_worker", "one_device")
 _CACHE = {}
 
 
+def _canonical(device):
+    """``/job:localhost/replica:0/task:0/device:CPU:0`` and ``/cpu:0`` -> ``/device:CPU:0``."""
+    spec = tf.DeviceSpec.from_string(device)
+    if spec.job in (None, "localhost") and spec.device_type is not None:
+        return f"/device:{spec.device_type.upper()}:{spec.device_index or 0}"
+    return spec.to_string()
+
+
 def get_strategy(name="default", devices=None):
     """Returns a (cached) ``tf.distribute.Strategy``.
 
@@ -33,24 +41,23 @@ def get_strategy(name="default", devices=None):
     """
     if name not in STRATEGIES:
         raise ValueError(f"Unknown strategy {name!r}; choose one of {list(STRATEGIES)}.")
-    key = (name, tuple(devices) if devices else None)
+    if name in ("mirrored", "one_device") and not devices:
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
+        if name == "one_device":
+            devices = devices[:1]
+    # Canonical device names, so "/cpu:0" and the full name share one cached strategy.
+    devices = tuple(_canonical(d) for d in (devices or ()))
+    key = (name, devices)
     if key in _CACHE:
         return _CACHE[key]
     if name == "default":
         strategy = tf.distribute.get_strategy()
     elif name == "mirrored":
-        if devices is None:
-            gpus = tf.config.list_logical_devices("GPU")
-            devices = [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
         strategy = tf.distribute.MirroredStrategy(devices=list(devices))
     elif name == "multi_worker":
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
     else:
-        if devices:
-            device = devices[0]
-        else:
-            gpus = tf.config.list_logical_devices("GPU")
-            device = gpus[0].name if gpus else "/cpu:0"
-        strategy = tf.distribute.OneDeviceStrategy(device)
+        strategy = tf.distribute.OneDeviceStrategy(devices[0])
     _CACHE[key] = strategy
     return strategy

@@ -66,3 +66,12 @@ def test_no_models_config_when_not_asked(tmp_path, gan_generator):
         write_model_config=False)
     assert result.model_config_path is None
     assert os.listdir(os.path.join(tmp_path, "export")) == ["dcgan"]
+
+
+def test_an_unusable_models_config_stops_the_export_before_publishing(tmp_path, gan_generator):
+    os.makedirs(tmp_path / "export")
+    (tmp_path / "export" / "models.config").write_text('custom_model_config { type_url: "x" }')
+    with pytest.raises(ValueError, match="uses custom_model_config"):
+        export.export_saved_model(
+            tmp_path, "dcgan", export.gan_generator_signatures(gan_generator), gan_generator)
+    assert export.list_versions(tmp_path / "export" / "dcgan") == []

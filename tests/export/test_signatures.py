@@ -1,4 +1,4 @@
-"""Serving signatures: pix2pix (bytes and float) and unconditional GAN, through loaded SavedModels."""
+"""Serving signatures (pix2pix bytes/float, unconditional GAN) through loaded SavedModels."""
 
 import keras
 import numpy as np
@@ -78,6 +78,13 @@ def test_undecodable_bytes_fail_with_a_message_naming_each_entry(pix2pix_export)
         assert f"image_bytes[{i}] is not a decodable PNG or JPEG image" in message
     assert "image_bytes[0]" not in message
     assert "{b64: <base64 of the file>}" in message  # tells a REST client what to send
+
+
+def test_truncated_png_fails_in_the_decoder_with_invalid_argument(pix2pix_export):
+    _, _, loaded = pix2pix_export
+    truncated = tf.io.encode_png(uint8_images(1)[0]).numpy()[:40]  # valid signature, no data
+    with pytest.raises(tf.errors.InvalidArgumentError, match="Invalid PNG"):
+        loaded.signatures["serving_default"](image_bytes=tf.constant([truncated]))
 
 
 def test_empty_batch_fails_with_a_clear_message(pix2pix_export):

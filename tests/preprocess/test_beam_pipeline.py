@@ -1,6 +1,5 @@
 """Beam composites and run_preprocess on the DirectRunner, with tiny 16x8 pairs and planted bad files."""
 
-import io
 import json
 import os
 
@@ -13,96 +12,46 @@ from PIL import Image
 import pytest
 import tensorflow as tf
 
-from tfgan_pipeline.data import schema
 from tfgan_pipeline.preprocess import beam_pipeline
 
 RED, BLUE = (255, 0, 0), (0, 0, 255)
-GOOD = [f"{i}.png" for i in range(10)]
-# sha1 prefixes: u(2.png) = 0.154, u(8.png) = 0.028; every other good name has u > 0.3.
-VAL_AT_0_3 = {"2.png", "8.png"}
-BAD = {"empty.jpg": "empty_file", "text.jpg": "not_an_image", "truncated.png": "corrupt_image",
-       "gray.png": "not_rgb", "rgba.png": "not_rgb", "odd.png": "odd_width"}
 
 
-def _save(path, array):
+def save_image(path, array):
     Image.fromarray(np.asarray(array, np.uint8)).save(path)
 
 
-def _ab_image(left=RED, right=BLUE):
-    image = np.zeros((8, 16, 3), np.uint8)
-    image[:, :8], image[:, 8:] = left, right
-    return image
-
-
-def _solid(color, height=8, width=8):
+def solid(color, height=8, width=8):
     return np.tile(np.array(color, np.uint8), (height, width, 1))
 
 
-def _plant_bad_files(folder):
-    open(os.path.join(folder, "empty.jpg"), "wb").close()
-    with open(os.path.join(folder, "text.jpg"), "w") as f:
-        f.write("not an image")
-    buffer = io.BytesIO()
-    Image.fromarray(_ab_image()).save(buffer, format="PNG")
-    with open(os.path.join(folder, "truncated.png"), "wb") as f:
-        f.write(buffer.getvalue()[:40])
-    _save(os.path.join(folder, "gray.png"), np.zeros((8, 16)))
-    _save(os.path.join(folder, "rgba.png"), np.zeros((8, 16, 4)))
-    _save(os.path.join(folder, "odd.png"), np.zeros((8, 15, 3)))
-
-
 @pytest.fixture(scope="module")
-def flat_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("flat")
-    data = folder / "data"
-    data.mkdir()
-    for name in GOOD:
-        _save(data / name, _ab_image())
-    _plant_bad_files(str(data))
-    (data / "notes").mkdir()  # an unknown sub-folder: not read, but reported
-    return folder
-
-
-@pytest.fixture(scope="module")
-def flat_result(flat_dir):
+def flat_result(flat_data):
     config = beam_pipeline.PreprocessConfig(
-        data_dir=str(flat_dir / "data"), output_dir=str(flat_dir / "out"), load_size=12,
+        data_dir=flat_data.data_dir, output_dir=str(flat_data.root / "out"), load_size=12,
         val_fraction=0.3, num_shards=2)
     return config, beam_pipeline.run_preprocess(config, verbose=False)
-
-
-def _read_records(paths):
-    out = []
-    for raw in tf.data.TFRecordDataset(list(paths), compression_type="GZIP"):
-        parsed = schema.parse_example(raw)
-        out.append((parsed["file_name"].numpy().decode(), parsed["input_image"].numpy(),
-                    parsed["target_image"].numpy()))
-    return out
-
-
-def _rejects(path):
-    with open(path) as f:
-        return {os.path.basename(r["path"]): r["reason"] for r in map(json.loads, f)}
 
 
 # ---------------------------------------------------------------------------- flat A|B folder
 
 
-def test_counts_and_hash_split(flat_result):
+def test_counts_and_hash_split(flat_result, flat_data):
     _, result = flat_result
     assert result.records_per_split == {"train": 8, "val": 2}
     assert not result.reused
-    for split, expected in (("train", set(GOOD) - VAL_AT_0_3), ("val", VAL_AT_0_3)):
-        records = _read_records(result.tfrecords[split])
+    for split, expected in (("train", set(flat_data.good) - flat_data.val_at_0_3),
+                            ("val", flat_data.val_at_0_3)):
+        records = flat_data.records(result.tfrecords[split])
         assert {name for name, _, _ in records} == expected
         for _, input_image, target_image in records:
-            np.testing.assert_array_equal(input_image, _solid(RED, 12, 12))
-            np.testing.assert_array_equal(target_image, _solid(BLUE, 12, 12))
+            np.testing.assert_array_equal(input_image, solid(RED, 12, 12))
+            np.testing.assert_array_equal(target_image, solid(BLUE, 12, 12))
 
 
-def test_every_bad_file_is_rejected_with_its_reason(flat_result):
+def test_every_bad_file_is_rejected_with_its_reason(flat_result, flat_data):
     _, result = flat_result
-    assert _rejects(result.rejects_path) == BAD
+    assert flat_data.rejects(result.rejects_path) == dict(flat_data.bad)
     assert result.rejects_per_reason == {"corrupt_image": 1, "empty_file": 1, "not_an_image": 1,
                                          "not_rgb": 2, "odd_width": 1}
 
@@ -111,7 +60,8 @@ def test_stats_account_for_every_file(flat_result):
     _, result = flat_result
     with open(result.stats_path) as f:
         stats = json.load(f)
-    assert stats["files_listed"] == len(GOOD) + len(BAD)
+    assert stats == result.stats
+    assert stats["files_listed"] == 16
     assert stats["files_listed"] == stats["total_records"] + stats["rejected_files"]
     assert stats["source_sizes"] == {"16x8": 10}
     assert stats["ignored"] == ["notes/"]
@@ -121,7 +71,7 @@ def test_stats_account_for_every_file(flat_result):
     assert "rejected not_rgb: 2" in summary
 
 
-def test_output_layout_is_sharded_gzip_and_complete(flat_result, flat_dir):
+def test_output_layout_is_sharded_gzip_and_complete(flat_result, flat_data):
     config, result = flat_result
     for split in ("train", "val"):
         assert [os.path.basename(p) for p in result.tfrecords[split]] == [
@@ -131,7 +81,8 @@ def test_output_layout_is_sharded_gzip_and_complete(flat_result, flat_dir):
         saved = json.load(f)
     assert saved["config"]["load_size"] == 12
     assert saved["beam_flags"] == ["--runner=DirectRunner"]
-    assert sorted(os.listdir(flat_dir)) == ["data", "out"]  # no temp folders left behind
+    assert "out" in os.listdir(flat_data.root)
+    assert not [p for p in os.listdir(flat_data.root) if ".tmp-" in p]  # no temp folder left
     assert beam_pipeline.load_preprocess_result(config.output_dir) == result
 
 
@@ -144,39 +95,23 @@ def test_rerun_with_same_config_reuses_the_output(flat_result, capsys):
     assert "reused existing output" in capsys.readouterr().out
 
 
-def test_changed_config_or_input_refuses_without_overwrite(flat_result, flat_dir):
+def test_changed_config_or_input_refuses_without_overwrite(flat_result, flat_data):
     config, _ = flat_result
     changed = beam_pipeline.PreprocessConfig(**{**config.to_json_dict(), "load_size": 10})
     with pytest.raises(ValueError, match=r"different config \(\['load_size'\]\).*overwrite=True"):
         beam_pipeline.run_preprocess(changed, verbose=False)
-    extra = flat_dir / "data" / "new.png"
-    _save(extra, _ab_image())
+    extra = os.path.join(flat_data.data_dir, "new.png")
+    save_image(extra, solid(RED, 8, 16))
     try:
         with pytest.raises(ValueError, match="input_fingerprint"):
             beam_pipeline.run_preprocess(config, verbose=False)
     finally:
-        extra.unlink()
+        os.remove(extra)
 
 
-def test_overwrite_replaces_and_multi_processing_gives_the_same_counts(flat_dir):
-    """One run with 2 DirectRunner worker processes over a stale, incomplete output."""
-    out = flat_dir / "out_mp"
-    (out / "tfrecords").mkdir(parents=True)  # leftovers of an interrupted run: no config.json
-    (out / "stats.json").write_text("{}")
-    config = beam_pipeline.PreprocessConfig(
-        data_dir=str(flat_dir / "data"), output_dir=str(out), load_size=6, val_fraction=0.3,
-        num_shards=1, num_workers=2)
-    result = beam_pipeline.run_preprocess(config, verbose=False)
-    assert result.records_per_split == {"train": 8, "val": 2}
-    assert _rejects(result.rejects_path) == BAD
-    _, input_image, _ = _read_records(result.tfrecords["val"])[0]
-    assert input_image.shape == (6, 6, 3)
-    assert not [p for p in os.listdir(flat_dir) if p.startswith(".")]
-
-
-def test_foreign_output_dir_is_never_deleted(flat_dir, tmp_path):
+def test_foreign_output_dir_is_never_deleted(flat_data, tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
-    config = beam_pipeline.PreprocessConfig(data_dir=str(flat_dir / "data"), output_dir=str(tmp_path))
+    config = beam_pipeline.PreprocessConfig(data_dir=flat_data.data_dir, output_dir=str(tmp_path))
     with pytest.raises(ValueError, match="holds other files"):
         beam_pipeline.run_preprocess(config, overwrite=True, verbose=False)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
@@ -193,12 +128,12 @@ def ab_result(tmp_path_factory):
         for split in ("train", "val"):
             (data / side / split).mkdir(parents=True)
         for name in ("1.png", "2.png", "3.png"):
-            _save(data / side / "train" / name, _solid(color))
-        _save(data / side / "val" / "4.png", _solid(color))
-        _save(data / side / "train" / "big.png", _solid(color, 8, 8 if side == "A" else 10))
-    _save(data / "A" / "train" / "orphan.png", _solid(RED))
+            save_image(data / side / "train" / name, solid(color))
+        save_image(data / side / "val" / "4.png", solid(color))
+        save_image(data / side / "train" / "big.png", solid(color, 8, 8 if side == "A" else 10))
+    save_image(data / "A" / "train" / "orphan.png", solid(RED))
     (data / "A" / "train" / "broken.png").write_bytes(b"")
-    _save(data / "B" / "train" / "broken.png", _solid(BLUE))
+    save_image(data / "B" / "train" / "broken.png", solid(BLUE))
     (data / "A" / "loose.txt").write_text("outside the split folders")
     (data / "A" / "extra").mkdir()
     config = beam_pipeline.PreprocessConfig(
@@ -207,14 +142,14 @@ def ab_result(tmp_path_factory):
     return beam_pipeline.run_preprocess(config, verbose=False)
 
 
-def test_ab_layout_pairs_by_name_and_direction(ab_result):
+def test_ab_layout_pairs_by_name_and_direction(ab_result, flat_data):
     assert ab_result.records_per_split == {"train": 3, "val": 1}
     assert ab_result.stats["layout"] == "ab" and ab_result.stats["split_mode"] == "folders"
-    records = _read_records(ab_result.tfrecords["train"])
+    records = flat_data.records(ab_result.tfrecords["train"])
     assert sorted(name for name, _, _ in records) == ["1.png", "2.png", "3.png"]
     for _, input_image, target_image in records:  # BtoA: input is B (blue)
-        np.testing.assert_array_equal(input_image, _solid(BLUE, 4, 4))
-        np.testing.assert_array_equal(target_image, _solid(RED, 4, 4))
+        np.testing.assert_array_equal(input_image, solid(BLUE, 4, 4))
+        np.testing.assert_array_equal(target_image, solid(RED, 4, 4))
 
 
 def test_ab_layout_rejects_name_each_file(ab_result):
@@ -238,17 +173,18 @@ def test_ab_layout_rejects_name_each_file(ab_result):
 # ---------------------------------------------------------------------------- composites, flags
 
 
-def test_extract_pairs_composite_on_test_pipeline(flat_dir):
-    plan = beam_pipeline.plan_inputs(str(flat_dir / "data"), "pix2pix", 0.3)
+def test_extract_pairs_composite_on_test_pipeline(flat_data):
+    plan = beam_pipeline.plan_inputs(flat_data.data_dir, "pix2pix", 0.3)
     with test_pipeline.TestPipeline(options=beam.options.pipeline_options.PipelineOptions(
             flags=["--runner=DirectRunner"])) as p:
         pairs = p | "ExtractPairs" >> beam_pipeline.ExtractPairs(plan, 4, "AtoB", 0.3)
         names = pairs["records"] | "Names" >> beam.Map(lambda r: (r.split, r.file_name, r.size))
-        assert_that(names, equal_to([("val" if n in VAL_AT_0_3 else "train", n, (4, 4))
-                                     for n in GOOD]), label="CheckRecords")
+        expected = [("val" if n in flat_data.val_at_0_3 else "train", n, (4, 4))
+                    for n in flat_data.good]
+        assert_that(names, equal_to(expected), label="CheckRecords")
         reasons = pairs["rejects"] | "Reasons" >> beam.Map(
             lambda r: (os.path.basename(r.path), r.reason))
-        assert_that(reasons, equal_to(list(BAD.items())), label="CheckRejects")
+        assert_that(reasons, equal_to(list(flat_data.bad)), label="CheckRejects")
 
 
 def test_plan_inputs_layouts(tmp_path):

@@ -36,6 +36,19 @@ def read_model_config(path):
     return config
 
 
+def check_model_config(path):
+    """Reads ``path`` and checks that an export can add a model to it.
+
+    Returns:
+      The parsed ``ModelServerConfig`` (empty when the file does not exist yet).
+    """
+    config = read_model_config(path)
+    if config.WhichOneof("config") == "custom_model_config":
+        raise ValueError(f"{path} uses custom_model_config; only model_config_list files can "
+                         "be updated. Remove the file or list the model by hand.")
+    return config
+
+
 def update_model_config(path, model_name, base_path, model_platform="tensorflow"):
     """Adds or updates one model's entry in ``path``, keeping the other models.
 
@@ -51,10 +64,7 @@ def update_model_config(path, model_name, base_path, model_platform="tensorflow"
     Returns:
       The written ``ModelServerConfig``.
     """
-    config = read_model_config(path)
-    if config.WhichOneof("config") == "custom_model_config":
-        raise ValueError(f"{path} uses custom_model_config; only model_config_list files can "
-                         "be updated. Remove the file or list the model by hand.")
+    config = check_model_config(path)
     entries = config.model_config_list.config
     matches = [entry for entry in entries if entry.name == model_name]
     entry = matches[0] if matches else entries.add()

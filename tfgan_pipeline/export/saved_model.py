@@ -131,7 +131,8 @@ def collect_tf_variables(variables_owner):
         if isinstance(var, keras.Variable):
             var = var.value
         if not isinstance(var, tf.Variable):
-            raise TypeError(f"expected a tf.Variable or a Keras variable, got {type(var).__name__}.")
+            raise TypeError(
+                f"expected a tf.Variable or a Keras variable, got {type(var).__name__}.")
         if id(var) not in seen:
             seen.add(id(var))
             found.append(var)
@@ -240,8 +241,9 @@ def export_saved_model(output_dir, model_name, signatures, variables_owner, *, v
       assets_extra: optional dict ``{file name: bytes or path of a file to copy}``
         placed in ``assets.extra/`` (e.g. the resolved run config).
       verify: load the written SavedModel with ``tf.saved_model.load`` and run every
-        warmup request through its signature before publishing. TF Serving refuses
-        a version whose warmup fails, so a failing request should fail here.
+        warmup request through its signature before publishing (TF Serving refuses
+        a version whose warmup fails, so a failing request fails here instead).
+        Without warmup requests there is nothing to run and nothing is loaded.
       write_model_config: add/update this model in ``<output_dir>/export/models.config``.
       serving_root: where the server sees ``<output_dir>/export`` (e.g. ``"/models"``
         when it is bind-mounted into the ``tensorflow/serving`` container); the
@@ -264,6 +266,9 @@ def export_saved_model(output_dir, model_name, signatures, variables_owner, *, v
     requests = list(warmup_requests or [])
     warmup_lib.check_requests(requests, signatures)
     tf_variables = collect_tf_variables(variables_owner)
+    config_path = os.path.join(export_root(output_dir), model_config_lib.MODEL_CONFIG_FILENAME)
+    if write_model_config:  # fail on an unusable models.config before publishing anything
+        model_config_lib.check_model_config(config_path)
 
     base_path = os.path.abspath(os.path.join(export_root(output_dir), model_name))
     os.makedirs(base_path, exist_ok=True)
@@ -286,15 +291,13 @@ def export_saved_model(output_dir, model_name, signatures, variables_owner, *, v
         if os.path.isdir(tmp_dir):
             shutil.rmtree(tmp_dir, ignore_errors=True)
 
-    config_path = None
     if write_model_config:
         config_base = (base_path if serving_root is None
                        else f"{os.fspath(serving_root).rstrip('/')}/{model_name}")
-        config_path = os.path.join(export_root(output_dir), model_config_lib.MODEL_CONFIG_FILENAME)
         model_config_lib.update_model_config(config_path, model_name, config_base)
     return ExportResult(path=os.path.join(base_path, str(final_version)), version=final_version,
                         model_name=model_name, base_path=base_path,
-                        model_config_path=config_path)
+                        model_config_path=config_path if write_model_config else None)
 
 
 def _publish(tmp_dir, base_path, version, max_attempts=100):

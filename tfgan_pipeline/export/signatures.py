@@ -39,7 +39,8 @@ def assert_png_or_jpeg(image_bytes, input_name="image_bytes"):
 
     The check reads the file signatures (PNG: ``89 50 4E 47 0D 0A 1A 0A``, JPEG:
     ``FF D8 FF``). Bytes that start like a PNG/JPEG but are truncated or corrupt
-    still fail, in the decoder, with TensorFlow's own "Invalid PNG/JPEG data" message.
+    still fail with InvalidArgument, in the decoder, whose message says "Invalid
+    PNG" / "Invalid JPEG data" but not which entry.
     """
     is_png = tf.equal(tf.strings.substr(image_bytes, 0, len(_PNG_MAGIC)), _PNG_MAGIC)
     is_jpeg = tf.equal(tf.strings.substr(image_bytes, 0, len(_JPEG_MAGIC)), _JPEG_MAGIC)
@@ -147,7 +148,8 @@ def pix2pix_signatures(generator, image_size, translate_fn=None, channels=None):
             channels = in_shape[3]
     channels = 3 if channels is None else int(channels)
     if channels not in (1, 3):
-        raise ValueError(f"pix2pix serving decodes 1- or 3-channel images, got channels={channels}.")
+        raise ValueError(
+            f"pix2pix serving decodes 1- or 3-channel images, got channels={channels}.")
     if translate_fn is None:
         def translate_fn(images):
             return generator(images, training=False)

@@ -1,0 +1,123 @@
+"""Frozen run configurations.
+
+Command lines (``pipelines/*.py``) map their absl flags once into one of these
+dataclasses; the library only ever sees the config. Every run writes its resolved
+config to ``<output_dir>/config.json``; a rerun in the same directory checks that
+the settings which shape the model still match before resuming.
+"""
+
+import dataclasses
+import json
+import os
+
+#: GAN families accepted by ``pipelines/gan.py``.
+GAN_FAMILIES = ("gan", "dcgan", "wgan", "wgan_gp")
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig:
+    """Settings of one unconditional-GAN run (``pipelines/gan.py``).
+
+    Attributes:
+      gan: family: ``gan`` (MLP networks), ``dcgan``, ``wgan``, ``wgan_gp`` (DCGAN
+        networks on images; MLPs on 2-D/1-D toy data).
+      dataset: a toy name (``ring8``, ``grid25``, ``mixture1d``), a folder of MNIST
+        IDX files, or ``tfds:NAME[:SPLIT]``.
+      output_dir: run directory (config, checkpoints, samples, metrics).
+      loss: GAN objective; ``None`` takes the family's paper default.
+      d_steps: discriminator steps per generator step; ``None`` = paper default.
+      train_steps: total generator steps (a rerun continues up to this number).
+      batch_size: real examples per discriminator step (the dataset is batched
+        with ``batch_size * d_steps``; see ``models/gan.py``).
+      strategy: ``default``, ``mirrored``, ``multi_worker`` or ``one_device``.
+      latent_dim: size of z.
+      image_size: resize images to this size (``None`` keeps the dataset's).
+      width: base width of the networks (filters or hidden units).
+      learning_rate: overrides both optimizers' paper learning rate when set.
+      checkpoint_every: generator steps between checkpoints (and log lines).
+      num_samples: samples drawn for the final grid / scatter plot and metrics.
+      precision: ``float32`` or a Keras mixed-precision policy name.
+      steps_per_execution: train steps per compiled call (amortises overhead).
+      seed: global seed for weights and data order.
+      data_dir: ``data_dir`` for tensorflow-datasets.
+    """
+
+    gan: str = "gan"
+    dataset: str = "ring8"
+    output_dir: str = "runs/gan"
+    loss: str | None = None
+    d_steps: int | None = None
+    train_steps: int = 2000
+    batch_size: int = 256
+    strategy: str = "default"
+    latent_dim: int | None = None
+    image_size: int | None = None
+    width: int | None = None
+    learning_rate: float | None = None
+    checkpoint_every: int = 500
+    num_samples: int = 2500
+    precision: str = "float32"
+    steps_per_execution: int = 1
+    seed: int = 0
+    data_dir: str | None = None
+
+    #: Fields that may change between a run and its resumption.
+    RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "num_samples", "strategy",
+                         "steps_per_execution", "output_dir", "data_dir")
+
+    def __post_init__(self):
+        if self.gan not in GAN_FAMILIES:
+            raise ValueError(f"gan must be one of {GAN_FAMILIES}, got {self.gan!r}.")
+        for name in ("train_steps", "batch_size", "checkpoint_every", "num_samples",
+                     "steps_per_execution"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        for name in ("d_steps", "latent_dim", "image_size", "width"):
+            value = getattr(self, name)
+            if value is not None and int(value) < 1:
+                raise ValueError(f"{name} must be >= 1 when set, got {value}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
+        if not self.dataset:
+            raise ValueError("dataset must name a toy, an MNIST IDX folder or tfds:NAME.")
+
+
+def to_dict(config):
+    """Config as a plain dict (JSON-serialisable)."""
+    return dataclasses.asdict(config)
+
+
+def write_config(config, path):
+    """Writes ``config`` as JSON to ``path`` atomically (temp file + rename)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(to_dict(config), f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def check_resumable(config, path):
+    """Raises if a previous run at ``path`` used settings that ``config`` contradicts.
+
+    Args:
+      config: the new run's config (a dataclass with ``RESUMABLE_CHANGES``).
+      path: the previous run's ``config.json``; nothing is checked if it is absent.
+
+    Raises:
+      ValueError: listing each conflicting field with old and new values, and how
+        to start afresh instead.
+    """
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        previous = json.load(f)
+    current = to_dict(config)
+    conflicts = [f"{k}: {previous.get(k)!r} -> {v!r}" for k, v in sorted(current.items())
+                 if k not in config.RESUMABLE_CHANGES and k in previous and previous[k] != v]
+    if conflicts:
+        raise ValueError(
+            f"{os.path.dirname(path)} holds a run with different settings ({'; '.join(conflicts)}). "
+            "Resuming would mix two experiments: pass the same settings to resume, or a new "
+            "--output_dir to start afresh.")

@@ -1,0 +1,1 @@
+"""Visual outputs of a run: image grids, scatter plots, callbacks."""

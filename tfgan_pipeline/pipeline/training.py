@@ -1,0 +1,104 @@
+"""Resumable ``model.fit``: checkpoints with optimizer state and step, progress lines.
+
+A rerun in the same directory restores the latest checkpoint (networks, both
+optimizers' slots and iteration counters) and continues to ``train_steps`` rather
+than starting over. Checkpoints are written by ``tf.train.CheckpointManager``,
+whose index file is updated only after the data files are complete, so a run killed
+mid-save resumes from the previous checkpoint.
+"""
+
+import dataclasses
+import logging
+import os
+import time
+
+import tensorflow as tf
+
+logger = logging.getLogger("tfgan_pipeline")
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    """What :func:`fit_resumable` did."""
+
+    steps_done: int
+    resumed_from: int
+    seconds: float
+    history: dict
+
+
+def make_checkpoint(model):
+    """A ``tf.train.Checkpoint`` of a GAN's networks and both optimizers."""
+    return tf.train.Checkpoint(generator=model.generator, discriminator=model.discriminator,
+                               d_optimizer=model.d_optimizer, g_optimizer=model.g_optimizer)
+
+
+def restore_latest(checkpoint, directory, max_to_keep=3):
+    """Restores the newest checkpoint in ``directory`` if any; returns the manager."""
+    manager = tf.train.CheckpointManager(checkpoint, directory, max_to_keep=max_to_keep)
+    if manager.latest_checkpoint:
+        checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+        logger.info("Restored %s", manager.latest_checkpoint)
+    return manager
+
+
+def _fmt_eta(seconds):
+    seconds = int(max(seconds, 0))
+    return f"{seconds // 3600:d}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
+
+
+def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every, log=print,
+                  callbacks=()):
+    """Trains ``model`` until its generator optimizer has taken ``train_steps`` steps.
+
+    Args:
+      model: a compiled :class:`tfgan_pipeline.models.GANBase`; its
+        ``g_optimizer.iterations`` is the step counter.
+      dataset: infinite ``tf.data.Dataset`` of training batches.
+      checkpoint_dir: where checkpoints live (restored from if present).
+      train_steps: total generator steps wanted.
+      checkpoint_every: steps between checkpoints and progress lines.
+      log: callable taking one progress string.
+      callbacks: extra Keras callbacks for every ``fit`` chunk.
+
+    Returns:
+      :class:`FitResult`.
+    """
+    checkpoint = make_checkpoint(model)
+    manager = restore_latest(checkpoint, checkpoint_dir)
+    step = model.g_optimizer.iterations
+    start = done = int(step.numpy())
+    if done:
+        log(f"Resuming from step {done} ({manager.latest_checkpoint}).")
+    if done >= train_steps:
+        log(f"Already trained {done} >= train_steps={train_steps} steps; nothing to do.")
+    history = {}
+    t0 = time.time()
+    while done < train_steps:
+        chunk = min(checkpoint_every, train_steps - done)
+        hist = model.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0,
+                         callbacks=list(callbacks))
+        done = int(step.numpy())
+        manager.save(checkpoint_number=done)
+        for k, v in hist.history.items():
+            history.setdefault(k, []).append(float(v[-1]))
+        elapsed = time.time() - t0
+        rate = (done - start) / max(elapsed, 1e-9)
+        metrics = " ".join(f"{k}={v[-1]:.4g}" for k, v in sorted(history.items()))
+        log(f"step {done}/{train_steps} ({100 * done / train_steps:.0f}%) {rate:.1f} steps/s "
+            f"eta {_fmt_eta((train_steps - done) / max(rate, 1e-9))} {metrics}")
+    return FitResult(steps_done=done, resumed_from=start, seconds=time.time() - t0,
+                     history=history)
+
+
+def write_json(obj, path):
+    """Writes ``obj`` as JSON atomically."""
+    import json
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, default=float)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
