@@ -20,6 +20,7 @@ setuptools.setup(
         "absl-py>=2.1",
         "matplotlib>=3.8",
         "scipy>=1.11",
+        "pillow>=10",
     ],
     extras_require={"test": ["pytest>=8"]},
 )

@@ -5,13 +5,16 @@ Runs :func:`tfgan_pipeline.preprocess.run_preprocess` on a folder of A|B images
 once per worker setting (default: 1 worker in-memory, then 2 worker processes in
 ``multi_processing`` mode), each into a fresh temp folder, and prints pairs/s.
 The wall time includes pipeline start-up (for worker processes: starting them and
-importing TensorFlow in each).
+importing TensorFlow in each). CPU seconds (this process + finished worker
+processes) are printed too: unlike pairs/s they do not depend on what else the
+machine is running.
 
     python benchmarks/preprocess_throughput.py [--data_dir DIR] [--limit N] [--workers 1 2]
 """
 
 import argparse
 import os
+import resource
 import shutil
 import tempfile
 import time
@@ -30,6 +33,12 @@ def _subset(data_dir, limit, folder):
     for name in names[:limit]:
         os.symlink(os.path.abspath(os.path.join(data_dir, name)), os.path.join(folder, name))
     return folder
+
+
+def _cpu_seconds():
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
 def main():
@@ -57,13 +66,14 @@ def main():
                                       output_dir=os.path.join(scratch, f"out_{workers}"),
                                       load_size=args.load_size, num_shards=args.num_shards,
                                       num_workers=workers)
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), _cpu_seconds()
             result = run_preprocess(config, verbose=False)
-            seconds = time.perf_counter() - start
+            seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
             pairs = result.stats["total_records"]
             print(f"workers={workers}: {pairs} pairs ({result.records_per_split}), "
                   f"{result.stats['rejected_files']} rejected, {seconds:.1f} s, "
-                  f"{pairs / seconds:.1f} pairs/s", flush=True)
+                  f"{pairs / seconds:.1f} pairs/s; {cpu:.1f} CPU s "
+                  f"({1000 * cpu / max(pairs, 1):.0f} CPU ms/pair)", flush=True)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

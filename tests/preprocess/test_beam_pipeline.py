@@ -1,4 +1,4 @@
-"""Beam composites and run_preprocess on the DirectRunner, with tiny 16x8 pairs and planted bad files."""
+"""Beam composites and run_preprocess on the DirectRunner: tiny 16x8 pairs, planted bad files."""
 
 import json
 import os
@@ -211,7 +211,8 @@ def test_pipeline_flags(tmp_path):
     assert beam_pipeline.pipeline_flags(_config(tmp_path, num_workers=3)) == [
         "--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=3"]
     dataflow = ("--runner=DataflowRunner", "--project=p", "--temp_location=gs://b/t")
-    assert beam_pipeline.pipeline_flags(_config(tmp_path, beam_pipeline_args=dataflow)) == list(dataflow)
+    flags = beam_pipeline.pipeline_flags(_config(tmp_path, beam_pipeline_args=dataflow))
+    assert flags == list(dataflow)
     with pytest.raises(ValueError, match="DirectRunner only"):
         beam_pipeline.pipeline_flags(_config(tmp_path, num_workers=2, beam_pipeline_args=dataflow))
 

@@ -194,7 +194,8 @@ def test_ab_bad_partner_rejects_both_files():
 
 
 def test_ab_size_mismatch_rejects_both_files():
-    files = [("A", "/d/A/1.png", _png(_solid(RED, 8, 8))), ("B", "/d/B/1.png", _png(_solid(BLUE, 8, 6)))]
+    files = [("A", "/d/A/1.png", _png(_solid(RED, 8, 8))),
+             ("B", "/d/B/1.png", _png(_solid(BLUE, 8, 6)))]
     out = elements.process_ab_pair("train", "1.png", files, 4, "AtoB")
     assert [r.reason for r in out] == ["size_mismatch", "size_mismatch"]
     assert "A is 8x8, B is 6x8" in out[0].detail

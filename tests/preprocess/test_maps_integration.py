@@ -28,7 +28,8 @@ PLANTED = {"zero.jpg": "empty_file", "truncated.jpg": "corrupt_image",
 @pytest.fixture(scope="module")
 def maps_run(tmp_path_factory):
     # Same folder as the shared_data fixture (a module-scoped fixture cannot use it).
-    source = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "maps", "train")
+    source = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "maps",
+                          "train")
     if not os.path.isdir(source):
         pytest.skip(f"real maps data {source} is absent")
     root = tmp_path_factory.mktemp("maps")

@@ -19,6 +19,8 @@ Randomness is stateless and keyed per element (``tf.data.Dataset.random``), so a
 given ``seed`` reproduces the same stream regardless of ``num_parallel_calls``.
 """
 
+import os
+
 import tensorflow as tf
 
 from tfgan_pipeline.data import images
@@ -34,7 +36,7 @@ def list_tfrecord_files(file_pattern_or_list):
       FileNotFoundError: if nothing matches.
       TypeError: for anything but a string or a list/tuple of strings.
     """
-    if isinstance(file_pattern_or_list, (str, bytes)) or hasattr(file_pattern_or_list, "__fspath__"):
+    if isinstance(file_pattern_or_list, (str, bytes, os.PathLike)):
         items = [file_pattern_or_list]
     elif isinstance(file_pattern_or_list, (list, tuple)):
         items = list(file_pattern_or_list)
@@ -43,7 +45,7 @@ def list_tfrecord_files(file_pattern_or_list):
                         f"got {type(file_pattern_or_list).__name__}.")
     files = []
     for item in items:
-        item = item.decode() if isinstance(item, bytes) else str(item)
+        item = item.decode() if isinstance(item, bytes) else os.fspath(item)
         if _GLOB_CHARS & set(item):
             files += tf.io.gfile.glob(item)
         elif tf.io.gfile.exists(item) and not tf.io.gfile.isdir(item):
@@ -67,8 +69,8 @@ def decode_pair(serialized):
     return parsed[schema.INPUT_IMAGE], parsed[schema.TARGET_IMAGE]
 
 
-def _resize_uint8(image, size):
-    """Bicubic resize of a ``uint8`` image to ``size x size``; float32 in ``[0, 255]``."""
+def _resize_square(image, size):
+    """Bicubic resize of a ``[0, 255]`` image to ``size x size`` (a no-op at that size); float32."""
     image = tf.cast(image, tf.float32)
     shape = tf.shape(image)
 
@@ -95,7 +97,7 @@ def random_jitter(input_image, target_image, seed, image_size=256, load_size=286
       ``(input_image, target_image)``, float32 ``[image_size, image_size, 3]`` in ``[0, 255]``.
     """
     stacked = tf.concat([tf.cast(input_image, tf.float32), tf.cast(target_image, tf.float32)], -1)
-    stacked = _resize_uint8(stacked, load_size)
+    stacked = _resize_square(stacked, load_size)
     crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
     stacked = tf.image.stateless_random_crop(stacked, [image_size, image_size, 6], seed=crop_seed)
     stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
@@ -132,7 +134,8 @@ def paired_train_dataset(file_pattern_or_list, batch_size, image_size=256, load_
     """
     batch_size = images.check_batch_size(batch_size)
     _check_sizes(image_size, load_size)
-    if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
+    if (isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int)
+            or shuffle_buffer < 1):
         raise ValueError(f"shuffle_buffer must be a positive int, got {shuffle_buffer!r}.")
     files = list_tfrecord_files(file_pattern_or_list)
     compression = _compression(files)
@@ -177,7 +180,7 @@ def paired_eval_dataset(file_pattern_or_list, batch_size, image_size=256, drop_r
 
     def load(serialized):
         parsed = schema.parse_example(serialized)
-        out = tuple(images.scale_to_unit_range(_resize_uint8(parsed[key], image_size))
+        out = tuple(images.scale_to_unit_range(_resize_square(parsed[key], image_size))
                     for key in (schema.INPUT_IMAGE, schema.TARGET_IMAGE))
         return out + (parsed[schema.FILE_NAME],) if include_file_name else out
 

@@ -1,4 +1,4 @@
-"""Apache Beam preprocessing of paired images (pix2pix, Isola et al., CVPR 2017, Sec. 3).
+"""Apache Beam preprocessing of paired images (pix2pix: Isola et al., CVPR 2017, App. 6.2).
 
 ``elements`` holds the plain per-element functions (decode, validate, split A|B,
 resize, reject with a reason); ``beam_pipeline`` holds the named

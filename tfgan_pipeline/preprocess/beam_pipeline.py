@@ -1,8 +1,8 @@
 """Apache Beam preprocessing of paired images into sharded TFRecords (pix2pix data).
 
 Turns a folder of pairs (Isola et al., "Image-to-Image Translation with
-Conditional Adversarial Networks", CVPR 2017, Sec. 3 and Sec. 4: one A|B image per
-pair, or same-named files in ``A/`` and ``B/``) into::
+Conditional Adversarial Networks", CVPR 2017, Sec. 4 and Appendix 6.2: one A|B
+image per pair, or same-named files in ``A/`` and ``B/``) into::
 
     <output_dir>/tfrecords/<split>/part-SSSSS-of-NNNNN.tfrecord.gz   tf.train.Example,
                                                                    GZIP, schema in data/schema.py
@@ -109,7 +109,8 @@ class PreprocessConfig:
             raise ValueError(f"layout must be one of {('auto',) + elements.LAYOUTS}, "
                              f"got {self.layout!r}.")
         if self.direction not in schema.DIRECTIONS:
-            raise ValueError(f"direction must be one of {schema.DIRECTIONS}, got {self.direction!r}.")
+            raise ValueError(
+                f"direction must be one of {schema.DIRECTIONS}, got {self.direction!r}.")
         for name, low in (("load_size", 1), ("num_shards", 1), ("num_workers", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -128,8 +129,8 @@ class PreprocessConfig:
             raise ValueError(f"output_dir {self.output_dir!r} and data_dir {self.data_dir!r} must "
                              "not be the same folder or inside one another; write elsewhere.")
         if _GLOB_CHARS & set(self.data_dir):
-            raise ValueError(f"data_dir {self.data_dir!r} contains glob characters {sorted(_GLOB_CHARS)};"
-                             " rename the folder.")
+            raise ValueError(f"data_dir {self.data_dir!r} contains glob characters "
+                             f"{sorted(_GLOB_CHARS)}; rename the folder.")
 
     def to_json_dict(self):
         """The config as a JSON-ready dict."""
@@ -265,8 +266,8 @@ class _ReadBytesFn(beam.DoFn):
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
                 data = f.read()
         except Exception as e:  # noqa: BLE001 - any I/O failure becomes a reject
-            yield beam.pvalue.TaggedOutput(
-                "rejects", elements.Reject(path, "read_error", f"{type(e).__name__}: {e}", key.split))
+            reject = elements.Reject(path, "read_error", f"{type(e).__name__}: {e}", key.split)
+            yield beam.pvalue.TaggedOutput("rejects", reject)
             return
         yield key, path, data
 
@@ -383,7 +384,7 @@ class _CountKeysFn(beam.CombineFn):
 
 @beam.ptransform_fn
 def WriteStats(pcolls, path, static_fields, splits):  # pylint: disable=invalid-name
-    """``(records, rejects, listed)`` -> one JSON file of counts (see :func:`elements.build_stats`)."""
+    """``(records, rejects, listed)`` -> one JSON file of counts (:func:`elements.build_stats`)."""
     records, rejects, listed = pcolls
     keys = ((records | "RecordKeys" >> beam.FlatMap(elements.stat_keys),
              rejects | "RejectKeys" >> beam.FlatMap(elements.stat_keys),
@@ -439,7 +440,8 @@ class PreprocessResult:
     def file_pattern(self, split):
         """Glob pattern of ``split``'s TFRecords, for :mod:`tfgan_pipeline.data.paired`."""
         if split not in self.tfrecords:
-            raise KeyError(f"No split {split!r} in {self.output_dir}; have {sorted(self.tfrecords)}.")
+            raise KeyError(
+                f"No split {split!r} in {self.output_dir}; have {sorted(self.tfrecords)}.")
         return _join(self.output_dir, TFRECORD_DIR, split, f"{TFRECORD_PREFIX}-*{TFRECORD_SUFFIX}")
 
 
@@ -539,13 +541,15 @@ def run_preprocess(config, overwrite=False, verbose=True):
                 if verbose:
                     print(format_summary(result))
                 return result
-            differs = sorted(k for k in set(saved) | set(cache_key) if saved.get(k) != cache_key.get(k))
+            differs = sorted(k for k in set(saved) | set(cache_key)
+                             if saved.get(k) != cache_key.get(k))
             replace = _remove_or_refuse(out, overwrite, f"made with a different config ({differs})")
         else:
             entries = {e.rstrip("/") for e in tf.io.gfile.listdir(out)}
             if entries - _OUTPUT_ENTRIES:
                 raise ValueError(f"output_dir {out!r} exists and holds other files "
-                                 f"({sorted(entries - _OUTPUT_ENTRIES)}); choose an empty or new folder.")
+                                 f"({sorted(entries - _OUTPUT_ENTRIES)}); choose an empty or "
+                                 "new folder.")
             replace = True  # an interrupted run's leftovers (no config.json): safe to redo
     parent, base = os.path.split(out) if not _is_url(out) else out.rsplit("/", 1)
     tf.io.gfile.makedirs(parent)

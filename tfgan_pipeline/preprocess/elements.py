@@ -1,11 +1,11 @@
 """Per-element preprocessing of paired images: plain functions, no Beam.
 
-Implements the data preparation of Isola et al., "Image-to-Image Translation with
-Conditional Adversarial Networks" (pix2pix), CVPR 2017, Sec. 3 and the
-reference code's ``AlignedDataset``: a pair is either one image holding A on its
-left half and B on its right half, or two same-named files in folders ``A/`` and
-``B/``; each half is resized to the *load size* (286 by default; the random
-256 crop happens later, in :mod:`tfgan_pipeline.data.paired`).
+Implements the data preparation of Isola et al., "Image-to-Image Translation
+with Conditional Adversarial Networks" (pix2pix), CVPR 2017, Sec. 4 and Appendix
+6.2, and of the reference code's ``AlignedDataset``: a pair is either one image
+holding A on its left half and B on its right half, or two same-named files in
+folders ``A/`` and ``B/``; each half is resized to the *load size* (286 by
+default; the random 256 crop happens later, in :mod:`tfgan_pipeline.data.paired`).
 
 Decoding. Bytes are decoded with Pillow (installed as a dependency of
 matplotlib) in the worker process: ``Image.open`` + ``load()`` detects
@@ -344,7 +344,8 @@ def basename(path):
 def stat_keys(item):
     """Counter keys contributed by one record or reject (for :func:`build_stats`)."""
     if isinstance(item, PairRecord):
-        return [("records", item.split), ("source_sizes", f"{item.source_size[0]}x{item.source_size[1]}")]
+        width, height = item.source_size
+        return [("records", item.split), ("source_sizes", f"{width}x{height}")]
     if isinstance(item, Reject):
         return [("rejects", item.reason)]
     raise TypeError(f"Expected a PairRecord or a Reject, got {type(item).__name__}.")
