@@ -121,3 +121,98 @@ def check_resumable(config, path):
             f"{os.path.dirname(path)} holds a run with different settings ({'; '.join(conflicts)}). "
             "Resuming would mix two experiments: pass the same settings to resume, or a new "
             "--output_dir to start afresh.")
+
+
+PIX2PIX_GENERATORS = ("unet", "encoder_decoder")
+PIX2PIX_EVAL_MODES = ("paper", "batch_stats", "inference")
+
+
+@dataclasses.dataclass(frozen=True)
+class Pix2PixConfig:
+    """Settings of one pix2pix run (``pipelines/pix2pix.py``): preprocess -> train -> evaluate -> export.
+
+    Attributes:
+      data_dir: folder of pairs (pix2pix A|B files, flat or in train/val/test, or
+        ``A/`` + ``B/``); ``None`` generates a synthetic A|B dataset in the run dir.
+      output_dir: run directory.
+      layout: ``auto``, ``pix2pix`` or ``ab`` (see :mod:`tfgan_pipeline.preprocess`).
+      direction: ``AtoB`` or ``BtoA``.
+      image_size: training crop / model size (paper: 256).
+      load_size: size images are resized to before the random crop (paper: 286).
+      train_steps: total generator steps (a rerun continues up to this number).
+      batch_size: global batch (paper: 1).
+      strategy: ``default``, ``mirrored``, ``multi_worker``, ``one_device``.
+      model_name: name of the exported model (TF Serving ``MODEL_NAME``).
+      beam_pipeline_args: extra Beam pipeline arguments (e.g. ``--runner=...``).
+      num_workers: DirectRunner worker processes for preprocessing.
+      val_fraction: held-out fraction when a flat folder is split by file-name hash.
+      generator: ``unet`` (skips) or ``encoder_decoder`` (no skips).
+      receptive_field: PatchGAN receptive field: 1, 16, 70 or 286.
+      base_filters: width of both networks (paper: 64).
+      gan_loss: ``vanilla`` or ``least_squares``.
+      l1_weight: lambda of the L1 term (paper: 100).
+      eval_mode: test-time behaviour of the generator for evaluation and export:
+        ``paper`` (batch statistics and dropout, as Isola et al. test), ``batch_stats``
+        (batch statistics, no dropout: deterministic) or ``inference`` (moving averages).
+      eval_batch_size: images per generator call at evaluation (batch statistics are
+        per call in the ``paper``/``batch_stats`` modes; 1 matches the paper).
+      max_eval_images: cap on held-out images evaluated (``None``: all).
+      checkpoint_every: steps between checkpoints and progress lines.
+      precision: ``float32`` or ``mixed_bfloat16``.
+      steps_per_execution: train steps per compiled call.
+      synthetic_pairs: number of pairs generated when ``data_dir`` is ``None``.
+      seed: random seed.
+    """
+
+    data_dir: str | None = None
+    output_dir: str = "runs/pix2pix"
+    layout: str = "auto"
+    direction: str = "AtoB"
+    image_size: int = 256
+    load_size: int = 286
+    train_steps: int = 2000
+    batch_size: int = 1
+    strategy: str = "default"
+    model_name: str = "pix2pix"
+    beam_pipeline_args: tuple = ()
+    num_workers: int = 1
+    val_fraction: float = 0.1
+    generator: str = "unet"
+    receptive_field: int = 70
+    base_filters: int = 64
+    gan_loss: str = "vanilla"
+    l1_weight: float = 100.0
+    eval_mode: str = "paper"
+    eval_batch_size: int = 1
+    max_eval_images: int | None = None
+    checkpoint_every: int = 500
+    precision: str = "float32"
+    steps_per_execution: int = 1
+    synthetic_pairs: int = 200
+    seed: int = 0
+
+    RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "strategy", "steps_per_execution",
+                         "output_dir", "beam_pipeline_args", "num_workers", "max_eval_images",
+                         "eval_batch_size", "eval_mode", "model_name")
+
+    def __post_init__(self):
+        object.__setattr__(self, "beam_pipeline_args", tuple(self.beam_pipeline_args))
+        for name in ("image_size", "load_size", "train_steps", "batch_size", "num_workers",
+                     "base_filters", "checkpoint_every", "steps_per_execution",
+                     "synthetic_pairs", "eval_batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
+        if self.load_size < self.image_size:
+            raise ValueError(f"load_size ({self.load_size}) must be >= image_size "
+                             f"({self.image_size}): images are resized to load_size, then "
+                             "randomly cropped to image_size.")
+        if self.generator not in PIX2PIX_GENERATORS:
+            raise ValueError(f"generator must be one of {PIX2PIX_GENERATORS}, got "
+                             f"{self.generator!r}.")
+        if self.eval_mode not in PIX2PIX_EVAL_MODES:
+            raise ValueError(f"eval_mode must be one of {PIX2PIX_EVAL_MODES}, got "
+                             f"{self.eval_mode!r}.")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
+        if self.data_dir is not None and not self.data_dir:
+            raise ValueError("data_dir must be a folder of pairs, or None for synthetic data.")

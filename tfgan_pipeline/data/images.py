@@ -20,6 +20,9 @@ def normalize_image_size(image_size, name="image_size"):
     """
     if image_size is None:
         return None
+    if isinstance(image_size, (str, bytes, bool)):
+        raise ValueError(
+            f"{name} must be an int or a (height, width) pair, got {image_size!r}.")
     if isinstance(image_size, (int, np.integer)):
         size = (int(image_size), int(image_size))
     else:

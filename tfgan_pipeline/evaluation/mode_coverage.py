@@ -3,10 +3,10 @@
 Papers: Metz et al., "Unrolled Generative Adversarial Networks", ICLR 2017,
 Sec. 3.1 (mode collapse on the ring of 8 Gaussians); the counting protocol
 follows Srivastava et al., "VEEGAN", NeurIPS 2017, Sec. 5.1, and Lin et al.,
-"PacGAN", NeurIPS 2018, Sec. 5: every sample is assigned to its nearest mode
-centre; it is *high quality* if it lies within ``num_std`` (3) standard
-deviations of that centre; a mode is *covered* if it received at least a
-threshold number of high-quality samples. The reverse KL divergence
+"PacGAN", NeurIPS 2018 (synthetic experiments): every sample is assigned to its
+nearest mode centre; it is *high quality* if it lies within ``num_std`` (3)
+standard deviations of that centre; a mode is *covered* if it received at least
+a threshold number of high-quality samples. The reverse KL divergence
 ``KL(generated mode histogram || true mode weights)`` of the high-quality
 samples measures how evenly the covered modes are populated (0 = as the data).
 
