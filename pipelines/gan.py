@@ -1,4 +1,4 @@
-r"""Command line: train an unconditional GAN (GAN, DCGAN, WGAN, WGAN-GP).
+r"""Command line: train a GAN (GAN, DCGAN, WGAN, WGAN-GP, cGAN, ACGAN, InfoGAN).
 
   python -m pipelines.gan --gan=wgan_gp --dataset=ring8 --train_steps=2000 \
       --output_dir=runs/ring8_wgan_gp
@@ -38,6 +38,11 @@ flags.DEFINE_integer("steps_per_execution", _D.steps_per_execution,
                      "Train steps per compiled call.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets data_dir.")
+flags.DEFINE_integer("log_every", None, "Steps between TensorBoard/sample/progress logs.")
+flags.DEFINE_integer("eval_samples", _D.eval_samples, "Images for FD/KID/precision-recall.")
+flags.DEFINE_string("feature_model", None,
+                    "Keras model or SavedModel giving features for the metrics (default: a "
+                    "classifier trained on the real data and saved with the run).")
 
 FLAGS = flags.FLAGS
 
@@ -47,7 +52,8 @@ def config_from_flags():
     return config_lib.GANConfig(**{f: FLAGS[f].value for f in (
         "gan", "loss", "d_steps", "dataset", "train_steps", "batch_size", "output_dir",
         "strategy", "latent_dim", "image_size", "width", "learning_rate", "checkpoint_every",
-        "num_samples", "precision", "steps_per_execution", "seed", "data_dir")})
+        "num_samples", "precision", "steps_per_execution", "seed", "data_dir", "log_every",
+        "eval_samples", "feature_model")})
 
 
 def main(argv):

@@ -11,7 +11,9 @@ import json
 import os
 
 #: GAN families accepted by ``pipelines/gan.py``.
-GAN_FAMILIES = ("gan", "dcgan", "wgan", "wgan_gp")
+GAN_FAMILIES = ("gan", "dcgan", "wgan", "wgan_gp", "cgan", "acgan", "infogan")
+#: Families whose generator and discriminator see class labels.
+CONDITIONAL_FAMILIES = ("cgan", "acgan")
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
 
 
@@ -21,7 +23,9 @@ class GANConfig:
 
     Attributes:
       gan: family: ``gan`` (MLP networks), ``dcgan``, ``wgan``, ``wgan_gp`` (DCGAN
-        networks on images; MLPs on 2-D/1-D toy data).
+        networks on images; MLPs on 2-D/1-D toy data), ``cgan`` and ``acgan``
+        (class-conditional: labelled images, or toy data conditioned on the mode)
+        and ``infogan`` (images).
       dataset: a toy name (``ring8``, ``grid25``, ``mixture1d``), a folder of MNIST
         IDX files, or ``tfds:NAME[:SPLIT]``.
       output_dir: run directory (config, checkpoints, samples, metrics).
@@ -41,6 +45,11 @@ class GANConfig:
       steps_per_execution: train steps per compiled call (amortises overhead).
       seed: global seed for weights and data order.
       data_dir: ``data_dir`` for tensorflow-datasets.
+      log_every: steps between TensorBoard scalars, sample grids, history lines and
+        progress lines (``None``: a fifth of ``checkpoint_every``).
+      eval_samples: generated (and real) images for the sample-quality metrics.
+      feature_model: Keras model file or SavedModel for the metric features
+        (``None``: train a classifier on the real data and save it with the run).
     """
 
     gan: str = "gan"
@@ -61,10 +70,14 @@ class GANConfig:
     steps_per_execution: int = 1
     seed: int = 0
     data_dir: str | None = None
+    log_every: int | None = None
+    eval_samples: int = 2000
+    feature_model: str | None = None
 
     #: Fields that may change between a run and its resumption.
     RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "num_samples", "strategy",
-                         "steps_per_execution", "output_dir", "data_dir")
+                         "steps_per_execution", "output_dir", "data_dir", "log_every",
+                         "eval_samples", "feature_model")
 
     def __post_init__(self):
         if self.gan not in GAN_FAMILIES:
@@ -73,7 +86,8 @@ class GANConfig:
                      "steps_per_execution"):
             if int(getattr(self, name)) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        for name in ("d_steps", "latent_dim", "image_size", "width"):
+        for name in ("d_steps", "latent_dim", "image_size", "width", "log_every",
+                     "eval_samples"):
             value = getattr(self, name)
             if value is not None and int(value) < 1:
                 raise ValueError(f"{name} must be >= 1 when set, got {value}.")

@@ -53,7 +53,7 @@ def test_first_step_metrics_match_hand_computed_losses(gan_loss):
     l1 = np.abs(y - out).mean()
 
     model = models.Pix2Pix(gen, disc, l1_weight=10.0)
-    models.compile_pix2pix(model, gan_loss=gan_loss)
+    models.compile_pix2pix(model, gan_loss=gan_loss, run_eagerly=True)  # same math, no trace
     logs = model.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0).history
     np.testing.assert_allclose(logs["d_loss"][0], d_loss, rtol=1e-4)
     np.testing.assert_allclose(logs["g_gan_loss"][0], g_gan, rtol=1e-4)
@@ -153,11 +153,31 @@ def test_translate_fn_traces_and_follows_training():
                      input_signature=[tf.TensorSpec([None, SIZE, SIZE, 3], tf.float32)])
     x, y = _pairs(2)
     first = fn(x).numpy()
-    model = models.compile_pix2pix(models.Pix2Pix(gen, disc), learning_rate=1e-2)
+    model = models.compile_pix2pix(models.Pix2Pix(gen, disc), learning_rate=1e-2,
+                                   run_eagerly=True)
     model.fit(x, y, batch_size=2, epochs=1, verbose=0)
     second = fn(x).numpy()  # same trace, new weights: the copy shares the layers
     assert not np.allclose(first, second)
     np.testing.assert_allclose(second, gen(x, training=True).numpy(), atol=1e-5)
+
+
+_ASSIGN_OPS = {"AssignVariableOp", "AssignAddVariableOp", "AssignSubVariableOp"}
+
+
+def _traced_op_types(fn):
+    spec = tf.TensorSpec([None, SIZE, SIZE, 3], tf.float32)
+    graph = tf.function(fn, input_signature=[spec]).get_concrete_function().graph
+    return {op.type for op in graph.get_operations()}
+
+
+@pytest.mark.parametrize("mode", pix2pix.TRANSLATE_MODES)
+def test_traced_translate_fns_contain_no_variable_assignment(mode):
+    gen, _ = _nets(dropout=0.5)
+    ops = _traced_op_types(pix2pix.make_translate_fn(gen, mode))
+    assert not ops & _ASSIGN_OPS, ops & _ASSIGN_OPS
+    assert ("RandomUniform" in ops) == (mode == "paper")  # dropout only in paper mode
+    # Contrast: a training-mode call assigns (moving statistics, dropout seeds).
+    assert _traced_op_types(lambda x: gen(x, training=True)) & _ASSIGN_OPS
 
 
 def test_translate_rejects_unknown_modes_and_models():
@@ -180,24 +200,31 @@ def test_translate_rejects_unknown_modes_and_models():
 
 
 # ------------------------------------------------------ distribution, dtype
-def _fit_one_step(strategy, weights, x, y):
+def _fit_one_step(strategy, weights, x, y, run_eagerly=False):
     with strategy.scope():
         gen, disc = _nets(dropout=0.0)
         gen.set_weights(weights[0])
         disc.set_weights(weights[1])
         model = models.Pix2Pix(gen, disc)
-        model.compile(keras.optimizers.SGD(0.5), keras.optimizers.SGD(0.5))
+        # SGD: weight differences are gradient differences (Adam's first step is
+        # ~lr * sign(g), which hides them and flips on near-zero gradients).
+        model.compile(keras.optimizers.SGD(0.5), keras.optimizers.SGD(0.5),
+                      run_eagerly=run_eagerly)
     model.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(2), epochs=1, verbose=0)
     return gen.get_weights(), disc.get_weights()
 
 
-def test_mirrored_strategy_matches_one_device(two_cpu_devices):
+def test_mirrored_strategy_matches_one_device(mirrored_strategy):
+    # The shared fixture: a second MirroredStrategy in one process would collide
+    # with the first one's collective keys (see tfgan_pipeline/distribute.py).
     keras.utils.set_random_seed(4)
     gen, disc = _nets(dropout=0.0)
     start = (gen.get_weights(), disc.get_weights())
     x, y = _pairs(2)
-    single = _fit_one_step(tf.distribute.OneDeviceStrategy(two_cpu_devices[0]), start, x, y)
-    mirrored = _fit_one_step(tf.distribute.MirroredStrategy(two_cpu_devices), start, x, y)
+    # One device with the global batch of 2 (eagerly: same math, no trace to wait
+    # for) against two replicas of 1 example each (compiled, the production path).
+    single = _fit_one_step(tf.distribute.get_strategy(), start, x, y, run_eagerly=True)
+    mirrored = _fit_one_step(mirrored_strategy, start, x, y)
     moved = 0.0
     for one, two, init in zip(single[0] + single[1], mirrored[0] + mirrored[1],
                               start[0] + start[1]):

@@ -57,15 +57,29 @@ def _write_idx(folder, n=64):
         f.write(struct.pack(">II", 2049, n) + labels.tobytes())
 
 
-@pytest.mark.parametrize("family", ["dcgan", "wgan_gp"])
-def test_image_run_on_an_idx_folder(tmp_path, family):
+@pytest.mark.parametrize("family,extra_metric,visual", [
+    ("dcgan", "frechet_distance", "latent_walk.png"),
+    ("wgan_gp", "kid", "interpolation_slerp.png"),
+    ("cgan", "label_accuracy", "class_grid.png"),
+    ("acgan", "label_accuracy", "class_grid.png"),
+    ("infogan", "categorical_code_accuracy", "infogan_categorical.png"),
+])
+def test_image_run_on_an_idx_folder(tmp_path, family, extra_metric, visual):
+    from tfgan_pipeline.monitoring import report
+
     _write_idx(tmp_path)
     cfg = config_lib.GANConfig(gan=family, dataset=str(tmp_path), output_dir=str(tmp_path / "run"),
                                train_steps=2, checkpoint_every=2, batch_size=4, image_size=32,
-                               width=4, latent_dim=8, num_samples=16)
+                               width=4, latent_dim=8, num_samples=16, eval_samples=32)
     result = gan_job.run_gan(cfg, log=lambda s: None)
     assert result.steps == 2
     assert open(result.samples_path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    assert extra_metric in result.metrics and result.metrics["eval_num_samples"] == 32
+    assert os.path.exists(os.path.join(result.output_dir, "visuals", visual))
+    assert os.path.exists(os.path.join(result.output_dir, "classifier",
+                                       "feature_classifier.keras"))
+    assert os.listdir(os.path.join(result.output_dir, "tensorboard"))
+    assert report.check_report_links(result.report_path) == []
 
 
 def test_unknown_dataset_is_named_in_the_error(tmp_path):

@@ -11,3 +11,12 @@ from tfgan_pipeline.networks.unet import unet_generator, unet_plan  # noqa: E402
 
 __all__ += ["unet_generator", "unet_plan", "patchgan_discriminator", "patchgan_layers",
             "receptive_field"]
+
+from tfgan_pipeline.networks.conditional import (  # noqa: E402
+    acgan_discriminator, conditional_dcgan_discriminator, conditional_dcgan_generator,
+    conditional_mlp_discriminator, conditional_mlp_generator, infogan_discriminator,
+    infogan_generator)
+
+__all__ += ["conditional_dcgan_generator", "conditional_dcgan_discriminator",
+            "conditional_mlp_generator", "conditional_mlp_discriminator",
+            "acgan_discriminator", "infogan_generator", "infogan_discriminator"]

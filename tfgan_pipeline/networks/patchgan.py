@@ -36,7 +36,8 @@ default; the output convolution runs in float32 for mixed precision.
 
 import keras
 
-from tfgan_pipeline.networks.unet import MAX_FILTER_MULTIPLIER, check_norm, conv_initializer, norm_layer
+from tfgan_pipeline.networks.unet import (
+    MAX_FILTER_MULTIPLIER, check_norm, conv_initializer, norm_layer)
 
 #: Receptive fields of the paper's discriminators -> number of ``Ck`` layers.
 RECEPTIVE_FIELDS = {1: 2, 16: 2, 70: 4, 286: 6}

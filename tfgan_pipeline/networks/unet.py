@@ -29,10 +29,11 @@ Choices where the paper's text is silent or loose, and why:
   and the PyTorch port. At batch size 1 the bottleneck map is 1x1, so BatchNorm
   over batch statistics would replace every activation by its offset ``beta`` and
   carry no information at all (fatal for the encoder-decoder baseline).
-* Layer order follows the authors' code: each stage is
-  ``activation -> (transposed) conv -> norm [-> dropout]``, and the skip carries the
-  encoder stage's normalised, pre-activation output; the next decoder stage applies
-  its ReLU to the concatenation.
+* Layer order follows the paper's notation (and the TensorFlow tutorial): a stage
+  is ``(transposed) conv -> norm [-> dropout] -> activation`` and a skip carries
+  the encoder stage's activated output. (The authors' code applies each activation
+  at the start of the next stage instead, so its skips carry pre-activation values
+  and the decoder ReLU also rectifies them; the parameters are the same.)
 * Convolutions followed by a normalisation have no bias (its offset plays that
   role); the others (first, innermost, output) have one.
 * Initialisation as in the authors' code: kernels ~ N(0, 0.02), BatchNorm scale ~
@@ -187,22 +188,20 @@ def unet_generator(image_size=256, input_channels=3, output_channels=3, base_fil
 
     image = keras.Input((image_size, image_size, int(input_channels)), name="input_image")
 
-    # Encoder: [LeakyReLU ->] conv(4, stride 2) [-> norm]; no norm first and innermost.
+    # Encoder: conv(4, stride 2) [-> norm] -> LeakyReLU; no norm first and innermost.
     x = image
     skips = []
     for i, filters in enumerate(plan["encoder"]):
         normalise = norm != "none" and 0 < i < depth - 1
-        if i > 0:
-            x = keras.layers.LeakyReLU(negative_slope=leaky_relu_slope, name=f"enc_act_{i}")(x)
         x = keras.layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=not normalise,
                                 kernel_initializer=conv_initializer(), name=f"enc_conv_{i}")(x)
         if normalise:
             x = norm_layer(norm, f"enc_norm_{i}", sync_batch_norm)(x)
+        x = keras.layers.LeakyReLU(negative_slope=leaky_relu_slope, name=f"enc_act_{i}")(x)
         skips.append(x)
 
-    # Decoder: ReLU -> transposed conv(4, stride 2) -> norm [-> dropout] [-> concat skip].
+    # Decoder: transposed conv(4, stride 2) -> norm [-> dropout] -> ReLU [-> concat skip].
     for i, (filters, rate) in enumerate(zip(plan["decoder"], plan["dropout"])):
-        x = keras.layers.ReLU(name=f"dec_act_{i}")(x)
         x = keras.layers.Conv2DTranspose(
             filters, 4, strides=2, padding="same", use_bias=(norm == "none"),
             kernel_initializer=conv_initializer(), name=f"dec_conv_{i}")(x)
@@ -210,11 +209,11 @@ def unet_generator(image_size=256, input_channels=3, output_channels=3, base_fil
             x = norm_layer(norm, f"dec_norm_{i}", sync_batch_norm)(x)
         if rate > 0:
             x = keras.layers.Dropout(rate, name=f"dec_dropout_{i}")(x)
+        x = keras.layers.ReLU(name=f"dec_act_{i}")(x)
         if skip_connections:
             x = keras.layers.Concatenate(name=f"skip_{i}")([x, skips[depth - 2 - i]])
 
-    # Output: ReLU -> transposed conv to output channels -> tanh, in float32.
-    x = keras.layers.ReLU(name="out_act")(x)
+    # Output: transposed conv to output channels -> tanh, in float32.
     x = keras.layers.Conv2DTranspose(
         int(output_channels), 4, strides=2, padding="same", dtype="float32",
         kernel_initializer=conv_initializer(), name="out_conv")(x)

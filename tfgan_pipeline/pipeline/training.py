@@ -48,7 +48,7 @@ def _fmt_eta(seconds):
 
 
 def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every, log=print,
-                  callbacks=()):
+                  callbacks=(), progress=True):
     """Trains ``model`` until its generator optimizer has taken ``train_steps`` steps.
 
     Args:
@@ -60,6 +60,8 @@ def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every,
       checkpoint_every: steps between checkpoints and progress lines.
       log: callable taking one progress string.
       callbacks: extra Keras callbacks for every ``fit`` chunk.
+      progress: print a progress line (steps, rate, time left, metrics) per chunk;
+        off when a finer-grained progress callback is among ``callbacks``.
 
     Returns:
       :class:`FitResult`.
@@ -82,6 +84,8 @@ def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every,
         manager.save(checkpoint_number=done)
         for k, v in hist.history.items():
             history.setdefault(k, []).append(float(v[-1]))
+        if not progress:
+            continue
         elapsed = time.time() - t0
         rate = (done - start) / max(elapsed, 1e-9)
         metrics = " ".join(f"{k}={v[-1]:.4g}" for k, v in sorted(history.items()))
