@@ -51,6 +51,7 @@ flags.DEFINE_enum("precision", _D.precision, list(config_lib.PRECISIONS), "Keras
 flags.DEFINE_integer("steps_per_execution", _D.steps_per_execution, "Steps per compiled call.")
 flags.DEFINE_integer("synthetic_pairs", _D.synthetic_pairs, "Synthetic pairs without --data_dir.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")
+flags.DEFINE_integer("log_every", None, "Steps between TensorBoard/sample/progress logs.")
 
 FLAGS = flags.FLAGS
 
@@ -61,7 +62,7 @@ def config_from_flags():
              "train_steps", "batch_size", "strategy", "model_name", "num_workers",
              "val_fraction", "generator", "base_filters", "gan_loss", "l1_weight", "eval_mode",
              "eval_batch_size", "max_eval_images", "checkpoint_every", "precision",
-             "steps_per_execution", "synthetic_pairs", "seed")
+             "steps_per_execution", "synthetic_pairs", "seed", "log_every")
     return config_lib.Pix2PixConfig(
         receptive_field=int(FLAGS.receptive_field),
         beam_pipeline_args=tuple(shlex.split(FLAGS.beam_pipeline_args)),

@@ -176,6 +176,8 @@ class Pix2PixConfig:
       steps_per_execution: train steps per compiled call.
       synthetic_pairs: number of pairs generated when ``data_dir`` is ``None``.
       seed: random seed.
+      log_every: steps between TensorBoard scalars/images, sample triplets, history
+        and progress lines (``None``: a fifth of ``checkpoint_every``).
     """
 
     data_dir: str | None = None
@@ -204,10 +206,11 @@ class Pix2PixConfig:
     steps_per_execution: int = 1
     synthetic_pairs: int = 200
     seed: int = 0
+    log_every: int | None = None
 
     RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "strategy", "steps_per_execution",
                          "output_dir", "beam_pipeline_args", "num_workers", "max_eval_images",
-                         "eval_batch_size", "eval_mode", "model_name")
+                         "eval_batch_size", "eval_mode", "model_name", "log_every")
 
     def __post_init__(self):
         object.__setattr__(self, "beam_pipeline_args", tuple(self.beam_pipeline_args))

@@ -47,6 +47,11 @@ def test_run_writes_every_stage(first_run):
                                        "tf_serving_warmup_requests"))
     assert "tiny" in open(os.path.join(out, "export", "models.config")).read()
     assert any("synthetic" in line for line in logs)
+    from tfgan_pipeline.monitoring import report
+
+    assert report.check_report_links(result.report_path) == []
+    assert os.listdir(os.path.join(out, "samples")) and os.listdir(os.path.join(out, "tensorboard"))
+    assert open(os.path.join(out, "history.jsonl")).readline().startswith("{")
 
 
 def test_exported_model_serves_png_bytes(first_run):

@@ -8,9 +8,11 @@ Output layout under ``config.output_dir``::
     synthetic_data/        generated A|B pairs (only when no data_dir is given)
     preprocessed/          TFRecords per split, stats.json, rejects.jsonl (Beam)
     checkpoints/           networks, optimizers and step
+    tensorboard/, history.jsonl, samples/   losses and input|output|target grids over training
     evaluation/metrics.json, evaluation/triplets.png (input | target | output rows)
     export/<model_name>/<version>/   SavedModel for TF Serving (+ warmup requests)
     export/models.config   for tensorflow_model_server --model_config_file
+    report/index.html      static report of the run
 
 Every stage reuses finished work on a rerun: preprocessing is skipped when its
 config and inputs are unchanged, training resumes from the last checkpoint, and a
@@ -30,7 +32,9 @@ from tfgan_pipeline import export as export_lib
 from tfgan_pipeline.data import paired
 from tfgan_pipeline.data.synthetic_pairs import write_synthetic_pairs
 from tfgan_pipeline.evaluation import image_metrics
+from tfgan_pipeline.monitoring import callbacks as monitoring
 from tfgan_pipeline.monitoring import images as images_lib
+from tfgan_pipeline.monitoring import report
 from tfgan_pipeline.pipeline import training
 from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess
 
@@ -49,6 +53,7 @@ class Pix2PixRunResult:
     triplets_path: str
     export_path: str
     export_version: int
+    report_path: str = ""
 
 
 def preprocess(cfg, out, log=print):
@@ -85,6 +90,33 @@ def build_model(cfg):
     model = models.Pix2Pix(gen, disc, l1_weight=cfg.l1_weight)
     return models.compile_pix2pix(model, gan_loss=cfg.gan_loss, eval_mode=cfg.eval_mode,
                                   steps_per_execution=cfg.steps_per_execution)
+
+
+def _train(model, cfg, pre, train_ds, out, log):
+    """Stage 2: resumable fit with TensorBoard, sample triplets, history and progress."""
+    split = next((s for s in EVAL_SPLITS if pre.records_per_split.get(s)), "train")
+    fixed = next(iter(paired.paired_eval_dataset(pre.file_pattern(split), batch_size=4,
+                                                 image_size=cfg.image_size)))
+
+    def sample_fn(m):  # rows of input | output | target on a fixed held-out batch
+        output = m.translate(fixed[0], mode=cfg.eval_mode, batch_size=cfg.eval_batch_size)
+        return np.concatenate([fixed[0].numpy(), np.asarray(output), fixed[1].numpy()], axis=2)
+
+    every = cfg.log_every or max(1, cfg.checkpoint_every // 5)
+    tensorboard = monitoring.TensorBoardGAN(os.path.join(out, "tensorboard"), every_n_steps=every,
+                                            sample_fn=sample_fn, probe_data=train_ds)
+    callbacks = [tensorboard,
+                 monitoring.SampleGridHistory(os.path.join(out, "samples"), every_n_steps=every,
+                                              sample_fn=sample_fn, columns=1),
+                 monitoring.MetricHistory(os.path.join(out, "history.jsonl"), every_n_steps=every)]
+    if every < cfg.checkpoint_every:
+        callbacks.append(monitoring.ProgressLogger(cfg.train_steps, log=log, every_n_steps=every))
+    try:
+        return training.fit_resumable(model, train_ds, os.path.join(out, "checkpoints"),
+                                      cfg.train_steps, cfg.checkpoint_every, log=log,
+                                      callbacks=callbacks, progress=every >= cfg.checkpoint_every)
+    finally:
+        tensorboard.close()
 
 
 def evaluate(model, cfg, pre, out):
@@ -176,8 +208,7 @@ def run_pix2pix(cfg, log=print):
         f"{strategy.num_replicas_in_sync} replica(s): generator "
         f"{model.generator.count_params():,} / discriminator "
         f"{model.discriminator.count_params():,} parameters")
-    fit = training.fit_resumable(model, train_ds, os.path.join(out, "checkpoints"),
-                                 cfg.train_steps, cfg.checkpoint_every, log=log)
+    fit = _train(model, cfg, pre, train_ds, out, log)
 
     metrics, triplets_path = evaluate(model, cfg, pre, out)
     metrics.update(steps=fit.steps_done, train_seconds_this_run=fit.seconds,
@@ -188,5 +219,8 @@ def run_pix2pix(cfg, log=print):
         f"L1 {metrics['l1']:.4f} ({metrics['l1_0_255']:.2f} on 0-255), PSNR "
         f"{metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}; {triplets_path}")
     export_path, version = export(model, cfg, out, fit.steps_done, log=log)
+    report_path = report.write_report(out, title=f"pix2pix {cfg.direction} on "
+                                      f"{cfg.data_dir or 'synthetic pairs'}", final_metrics=metrics)
+    log(f"Report: {report_path}")
     return Pix2PixRunResult(out, fit.steps_done, fit.seconds, metrics, metrics_path,
-                            triplets_path, export_path, version)
+                            triplets_path, export_path, version, report_path)
