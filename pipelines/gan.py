@@ -38,6 +38,8 @@ flags.DEFINE_integer("steps_per_execution", _D.steps_per_execution,
                      "Train steps per compiled call.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets data_dir.")
+flags.DEFINE_float("max_minutes", None,
+                   "Training-time budget of this run; stops (with a checkpoint) when spent.")
 flags.DEFINE_integer("log_every", None, "Steps between TensorBoard/sample/progress logs.")
 flags.DEFINE_integer("eval_samples", _D.eval_samples, "Images for FD/KID/precision-recall.")
 flags.DEFINE_string("feature_model", None,
@@ -53,7 +55,7 @@ def config_from_flags():
         "gan", "loss", "d_steps", "dataset", "train_steps", "batch_size", "output_dir",
         "strategy", "latent_dim", "image_size", "width", "learning_rate", "checkpoint_every",
         "num_samples", "precision", "steps_per_execution", "seed", "data_dir", "log_every",
-        "eval_samples", "feature_model")})
+        "eval_samples", "feature_model", "max_minutes")})
 
 
 def main(argv):

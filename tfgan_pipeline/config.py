@@ -50,6 +50,8 @@ class GANConfig:
       eval_samples: generated (and real) images for the sample-quality metrics.
       feature_model: Keras model file or SavedModel for the metric features
         (``None``: train a classifier on the real data and save it with the run).
+      max_minutes: training-time budget of this invocation; training stops (with a
+        checkpoint) once it is spent, even before ``train_steps``.
     """
 
     gan: str = "gan"
@@ -73,11 +75,12 @@ class GANConfig:
     log_every: int | None = None
     eval_samples: int = 2000
     feature_model: str | None = None
+    max_minutes: float | None = None
 
     #: Fields that may change between a run and its resumption.
     RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "num_samples", "strategy",
                          "steps_per_execution", "output_dir", "data_dir", "log_every",
-                         "eval_samples", "feature_model")
+                         "eval_samples", "feature_model", "max_minutes")
 
     def __post_init__(self):
         if self.gan not in GAN_FAMILIES:
@@ -93,6 +96,8 @@ class GANConfig:
                 raise ValueError(f"{name} must be >= 1 when set, got {value}.")
         if self.precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
+        if self.max_minutes is not None and self.max_minutes <= 0:
+            raise ValueError(f"max_minutes must be positive when set, got {self.max_minutes}.")
         if not self.dataset:
             raise ValueError("dataset must name a toy, an MNIST IDX folder or tfds:NAME.")
 

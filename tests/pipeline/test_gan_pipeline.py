@@ -118,3 +118,14 @@ def test_mirrored_strategy_run(tmp_path, mirrored_strategy):
     result = gan_job.run_gan(cfg, log=lambda s: None)
     assert result.steps == 6
     assert np.isfinite(result.metrics["d_loss"])
+
+
+def test_time_budget_stops_early_with_a_checkpoint(tmp_path):
+    cfg = config_lib.GANConfig(dataset="ring8", output_dir=str(tmp_path), train_steps=100000,
+                               checkpoint_every=50, batch_size=16, num_samples=100,
+                               max_minutes=0.05)
+    logs = []
+    result = gan_job.run_gan(cfg, log=logs.append)
+    assert 0 < result.steps < 100000
+    assert any("Time budget" in line for line in logs)
+    assert os.path.exists(tmp_path / "checkpoints" / f"ckpt-{result.steps}.index")

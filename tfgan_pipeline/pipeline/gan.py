@@ -207,7 +207,8 @@ def run_gan(cfg, log=print):
         fit = training.fit_resumable(gan, data.dataset, os.path.join(out, "checkpoints"),
                                      cfg.train_steps, cfg.checkpoint_every, log=log,
                                      callbacks=callbacks,
-                                     progress=every >= cfg.checkpoint_every)
+                                     progress=every >= cfg.checkpoint_every,
+                                     max_seconds=cfg.max_minutes and 60 * cfg.max_minutes)
     finally:
         tensorboard.close()
 

@@ -12,6 +12,7 @@ import logging
 import os
 import time
 
+import keras
 import tensorflow as tf
 
 logger = logging.getLogger("tfgan_pipeline")
@@ -47,8 +48,20 @@ def _fmt_eta(seconds):
     return f"{seconds // 3600:d}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
 
 
+class _TimeBudget(keras.callbacks.Callback):
+    """Stops ``fit`` at the first batch end after ``deadline`` (a ``time.time()`` value)."""
+
+    def __init__(self, deadline):
+        super().__init__()
+        self.deadline = deadline
+
+    def on_train_batch_end(self, batch, logs=None):
+        if time.time() >= self.deadline:
+            self.model.stop_training = True
+
+
 def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every, log=print,
-                  callbacks=(), progress=True):
+                  callbacks=(), progress=True, max_seconds=None):
     """Trains ``model`` until its generator optimizer has taken ``train_steps`` steps.
 
     Args:
@@ -62,6 +75,8 @@ def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every,
       callbacks: extra Keras callbacks for every ``fit`` chunk.
       progress: print a progress line (steps, rate, time left, metrics) per chunk;
         off when a finer-grained progress callback is among ``callbacks``.
+      max_seconds: optional training-time budget for this call: training stops
+        (with a checkpoint) at the first step after it, even before ``train_steps``.
 
     Returns:
       :class:`FitResult`.
@@ -76,10 +91,16 @@ def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every,
         log(f"Already trained {done} >= train_steps={train_steps} steps; nothing to do.")
     history = {}
     t0 = time.time()
+    callbacks = list(callbacks)
+    if max_seconds is not None:
+        callbacks.append(_TimeBudget(t0 + max_seconds))
     while done < train_steps:
+        if max_seconds is not None and time.time() - t0 >= max_seconds:
+            log(f"Time budget of {max_seconds:.0f} s reached at step {done}; stopping.")
+            break
         chunk = min(checkpoint_every, train_steps - done)
         hist = model.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0,
-                         callbacks=list(callbacks))
+                         callbacks=callbacks)
         done = int(step.numpy())
         manager.save(checkpoint_number=done)
         for k, v in hist.history.items():
