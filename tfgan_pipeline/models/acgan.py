@@ -39,8 +39,7 @@ term), ``g_class_loss`` (CE of the requested labels on generated samples, G step
 
 import tensorflow as tf
 
-from tfgan_pipeline import losses as losses_lib
-from tfgan_pipeline.models.cgan import ConditionalGAN, adam_pair, clip_weights
+from tfgan_pipeline.models.cgan import ConditionalGAN, adam_pair
 
 
 def auxiliary_class_loss(labels, class_logits):
@@ -130,17 +129,11 @@ class ACGAN(ConditionalGAN):
             class_loss = auxiliary_class_loss(labels, real_cls)
             if self.fake_class_loss:
                 class_loss += auxiliary_class_loss(fake_labels, fake_cls)
-            per_example = self.d_loss_fn(real_src, fake_src) + self.class_loss_weight * class_loss
-            gp = tf.zeros_like(per_example)
-            if self.gradient_penalty_weight > 0:
-                gp = losses_lib.wasserstein_gradient_penalty(
-                    self._critic(labels), tf.cast(real, fake.dtype), fake)
-                per_example += self.gradient_penalty_weight * gp
+            per_example, gp = self.add_gradient_penalty(
+                self.d_loss_fn(real_src, fake_src) + self.class_loss_weight * class_loss,
+                self._critic(labels), real, fake)
             d_loss = self.reduce_loss(per_example)
-        self.apply_gradients(self.d_optimizer, tape, d_loss,
-                             self.discriminator.trainable_variables)
-        if self.clip_value is not None:
-            clip_weights(self.discriminator.trainable_variables, self.clip_value)
+        self.update_discriminator(tape, d_loss)
         return dict(d_loss=d_loss, d_real=tf.reduce_mean(real_src),
                     d_fake=tf.reduce_mean(fake_src), gp=tf.reduce_mean(gp),
                     d_class_loss=tf.reduce_mean(class_loss),

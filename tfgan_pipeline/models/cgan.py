@@ -35,7 +35,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from tfgan_pipeline import losses as losses_lib
 from tfgan_pipeline.models.gan import GAN
 from tfgan_pipeline.networks.conditional import check_num_classes
 
@@ -145,12 +144,6 @@ def network_inputs(model):
     return None if inputs is None else len(inputs)
 
 
-def clip_weights(variables, clip_value):
-    """WGAN weight clipping: every variable into ``[-clip_value, clip_value]``."""
-    for w in variables:
-        w.assign(tf.clip_by_value(w, -clip_value, clip_value))
-
-
 class ConditionalGAN(GAN):
     """Class-conditional GAN: ``ConditionalGAN(generator, discriminator, latent_dim, num_classes)``.
 
@@ -218,17 +211,10 @@ class ConditionalGAN(GAN):
             real_out = tf.cast(self.discriminator([real, labels], training=True), tf.float32)
             fake_out = tf.cast(self.discriminator([fake, fake_labels], training=True),
                                tf.float32)
-            per_example = self.d_loss_fn(real_out, fake_out)
-            gp = tf.zeros_like(per_example)
-            if self.gradient_penalty_weight > 0:
-                gp = losses_lib.wasserstein_gradient_penalty(
-                    self._critic(labels), tf.cast(real, fake.dtype), fake)
-                per_example += self.gradient_penalty_weight * gp
+            per_example, gp = self.add_gradient_penalty(
+                self.d_loss_fn(real_out, fake_out), self._critic(labels), real, fake)
             d_loss = self.reduce_loss(per_example)
-        self.apply_gradients(self.d_optimizer, tape, d_loss,
-                             self.discriminator.trainable_variables)
-        if self.clip_value is not None:
-            clip_weights(self.discriminator.trainable_variables, self.clip_value)
+        self.update_discriminator(tape, d_loss)
         return d_loss, real_out, fake_out, gp
 
     def _generator_step(self, batch):

@@ -93,19 +93,30 @@ class GAN(GANBase):
             fake = self.generator(z, training=True)
             real_out = tf.cast(self.discriminator(real, training=True), tf.float32)
             fake_out = tf.cast(self.discriminator(fake, training=True), tf.float32)
-            per_example = self.d_loss_fn(real_out, fake_out)
-            gp = tf.zeros_like(per_example)
-            if self.gradient_penalty_weight > 0:
-                gp = losses_lib.wasserstein_gradient_penalty(
-                    self.discriminator, tf.cast(real, fake.dtype), fake)
-                per_example += self.gradient_penalty_weight * gp
+            per_example, gp = self.add_gradient_penalty(
+                self.d_loss_fn(real_out, fake_out), self.discriminator, real, fake)
             d_loss = self.reduce_loss(per_example)
+        self.update_discriminator(tape, d_loss)
+        return d_loss, real_out, fake_out, gp
+
+    def add_gradient_penalty(self, per_example, critic, real, fake):
+        """Adds ``lambda * GP`` to a per-example critic loss (call inside the tape).
+
+        Returns:
+          ``(per_example_loss, gp)``; ``gp`` is zeros when the penalty is off.
+        """
+        if self.gradient_penalty_weight <= 0:
+            return per_example, tf.zeros_like(per_example)
+        gp = losses_lib.wasserstein_gradient_penalty(critic, tf.cast(real, fake.dtype), fake)
+        return per_example + self.gradient_penalty_weight * gp, gp
+
+    def update_discriminator(self, tape, d_loss):
+        """Applies the discriminator step, then clips its weights if ``clip_value`` (WGAN)."""
         self.apply_gradients(self.d_optimizer, tape, d_loss,
                              self.discriminator.trainable_variables)
         if self.clip_value is not None:
             for w in self.discriminator.trainable_variables:
                 w.assign(tf.clip_by_value(w, -self.clip_value, self.clip_value))
-        return d_loss, real_out, fake_out, gp
 
     def _generator_step(self, batch):
         z = self.sample_latent(batch)

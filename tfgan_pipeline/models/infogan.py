@@ -56,9 +56,7 @@ import math
 import numpy as np
 import tensorflow as tf
 
-from tfgan_pipeline import losses as losses_lib
-from tfgan_pipeline.models.cgan import (adam_pair, check_num_samples, clip_weights,
-                                        noise_for_generation)
+from tfgan_pipeline.models.cgan import adam_pair, check_num_samples, noise_for_generation
 from tfgan_pipeline.models.gan import GAN
 from tfgan_pipeline.networks.conditional import check_code_dims
 
@@ -258,17 +256,10 @@ class InfoGAN(GAN):
             real_logit = tf.cast(real_out["logit"], tf.float32)
             fake_logit = tf.cast(fake_out["logit"], tf.float32)
             penalty, _, _, _ = self.information_losses(categorical, continuous, fake_out)
-            per_example = self.d_loss_fn(real_logit, fake_logit) + penalty
-            gp = tf.zeros_like(per_example)
-            if self.gradient_penalty_weight > 0:
-                gp = losses_lib.wasserstein_gradient_penalty(
-                    self._critic, tf.cast(real, fake.dtype), fake)
-                per_example += self.gradient_penalty_weight * gp
+            per_example, gp = self.add_gradient_penalty(
+                self.d_loss_fn(real_logit, fake_logit) + penalty, self._critic, real, fake)
             d_loss = self.reduce_loss(per_example)
-        self.apply_gradients(self.d_optimizer, tape, d_loss,
-                             self.discriminator.trainable_variables)
-        if self.clip_value is not None:
-            clip_weights(self.discriminator.trainable_variables, self.clip_value)
+        self.update_discriminator(tape, d_loss)
         return dict(d_loss=d_loss, d_real=tf.reduce_mean(real_logit),
                     d_fake=tf.reduce_mean(fake_logit), gp=tf.reduce_mean(gp))
 
