@@ -66,7 +66,8 @@ def main():
           f"{'score':>6s} {'label acc':>9s} {'code acc':>8s}")
     for family, steps, _, m in rows:
         def fmt(key, spec):
-            return format(m[key], spec) if key in m else "-"
+            width = int(spec.split(".")[0])
+            return format(m[key], spec) if key in m else "-".rjust(width)
         print(f"{family:9s} {steps:6d} {fmt('frechet_distance', '8.2f')} {fmt('kid', '8.3f')} "
               f"{fmt('precision', '6.3f')} {fmt('recall', '6.3f')} "
               f"{fmt('classifier_score', '6.2f')} {fmt('label_accuracy', '9.3f')} "
