@@ -76,6 +76,10 @@ def test_rerun_resumes_and_exports_a_new_version_only_for_new_weights(first_run)
     again = pix2pix_job.run_pix2pix(_cfg(result.output_dir, train_steps=6), log=logs.append)
     assert again.export_version == 2
     assert any("not exporting again" in line for line in logs)
+    # A different test-time mode is a different served model: a new version.
+    other = pix2pix_job.run_pix2pix(_cfg(result.output_dir, train_steps=6, eval_mode="inference"),
+                                    log=lambda s: None)
+    assert other.export_version == 3 and other.metrics["eval_mode"] == "inference"
 
 
 def test_changed_architecture_is_refused(first_run):
