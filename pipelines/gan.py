@@ -38,6 +38,7 @@ flags.DEFINE_integer("steps_per_execution", _D.steps_per_execution,
                      "Train steps per compiled call.")
 flags.DEFINE_integer("seed", _D.seed, "Random seed.")
 flags.DEFINE_string("data_dir", None, "tensorflow-datasets data_dir.")
+flags.DEFINE_string("model_name", None, "Exported generator name (default: the family).")
 flags.DEFINE_float("max_minutes", None,
                    "Training-time budget of this run; stops (with a checkpoint) when spent.")
 flags.DEFINE_integer("log_every", None, "Steps between TensorBoard/sample/progress logs.")
@@ -55,7 +56,7 @@ def config_from_flags():
         "gan", "loss", "d_steps", "dataset", "train_steps", "batch_size", "output_dir",
         "strategy", "latent_dim", "image_size", "width", "learning_rate", "checkpoint_every",
         "num_samples", "precision", "steps_per_execution", "seed", "data_dir", "log_every",
-        "eval_samples", "feature_model", "max_minutes")})
+        "eval_samples", "feature_model", "max_minutes", "model_name")})
 
 
 def main(argv):

@@ -52,6 +52,8 @@ class GANConfig:
         (``None``: train a classifier on the real data and save it with the run).
       max_minutes: training-time budget of this invocation; training stops (with a
         checkpoint) once it is spent, even before ``train_steps``.
+      model_name: name of the exported generator (``export/<model_name>/<version>``);
+        ``None`` uses the family name.
     """
 
     gan: str = "gan"
@@ -76,11 +78,12 @@ class GANConfig:
     eval_samples: int = 2000
     feature_model: str | None = None
     max_minutes: float | None = None
+    model_name: str | None = None
 
     #: Fields that may change between a run and its resumption.
     RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "num_samples", "strategy",
                          "steps_per_execution", "output_dir", "data_dir", "log_every",
-                         "eval_samples", "feature_model", "max_minutes")
+                         "eval_samples", "feature_model", "max_minutes", "model_name")
 
     def __post_init__(self):
         if self.gan not in GAN_FAMILIES:

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from tfgan_pipeline import config as config_lib
 from tfgan_pipeline.pipeline import gan as gan_job
@@ -80,6 +81,21 @@ def test_image_run_on_an_idx_folder(tmp_path, family, extra_metric, visual):
                                        "feature_classifier.keras"))
     assert os.listdir(os.path.join(result.output_dir, "tensorboard"))
     assert report.check_report_links(result.report_path) == []
+    # The generator is served: a SavedModel version whose signature reproduces generate().
+    assert result.export_version == 1
+    loaded = tf.saved_model.load(result.export_path)
+    z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+    if family in ("cgan", "acgan"):
+        labels = np.array([0, 3, 9], np.int32)
+        served = loaded.signatures["serving_default"](z=tf.constant(z), label=tf.constant(labels))
+        with pytest.raises(tf.errors.InvalidArgumentError, match="label must be < num_classes"):
+            loaded.signatures["serving_default"](z=tf.constant(z), label=tf.constant([0, 1, 10]))
+    elif family == "infogan":
+        z = np.random.default_rng(0).normal(size=(3, 8 + 10 + 2)).astype("float32")
+        served = loaded.signatures["serving_default"](z=tf.constant(z))
+    else:
+        served = loaded.signatures["serving_default"](z=tf.constant(z))
+    assert served["images"].shape == (3, 32, 32, 1)
 
 
 def test_unknown_dataset_is_named_in_the_error(tmp_path):

@@ -26,6 +26,8 @@ from tfgan_pipeline.export.saved_model import (
 from tfgan_pipeline.export.signatures import (
     decode_images,
     encode_png,
+    conditional_generator_signatures,
+    conditional_warmup_requests,
     gan_generator_signatures,
     gan_warmup_requests,
     pix2pix_signatures,
@@ -47,6 +49,8 @@ __all__ = [
     "encode_png",
     "export_root",
     "export_saved_model",
+    "conditional_generator_signatures",
+    "conditional_warmup_requests",
     "gan_generator_signatures",
     "gan_warmup_requests",
     "list_versions",

@@ -262,3 +262,68 @@ def gan_warmup_requests(latent_dim):
         WarmupRequest("serving_default", {"z": np.zeros([1, latent_dim], np.float32)}),
         WarmupRequest("sample", {"num_samples": np.int32(1), "seed": np.int64(0)}),
     ]
+
+
+# ------------------------------------------------------- conditional GANs
+def conditional_generator_signatures(generator, latent_dim, num_classes, max_samples=1024):
+    """Declares the signatures of a class-conditional generator ``[z, label] -> x``.
+
+    Args:
+      generator: ``keras.Model`` taking ``[z [N, latent_dim], label int32 [N]]`` (e.g.
+        :func:`tfgan_pipeline.networks.conditional_dcgan_generator`).
+      latent_dim: size of ``z``.
+      num_classes: labels must lie in ``[0, num_classes)``; others fail with
+        InvalidArgument (the one-hot layer would silently map them to zeros).
+      max_samples: largest ``num_samples`` the ``sample`` signature accepts.
+
+    Returns:
+      ``{"serving_default": z float32 [N, latent_dim], label int32 [N] -> images,
+      "sample": num_samples int32, seed int64, label int32 (scalars) -> images}``;
+      ``sample`` draws the same ``z`` as ``ConditionalGAN.generate(n, labels=label,
+      seed=seed)``.
+    """
+    latent_dim = _positive_int(latent_dim, "latent_dim")
+    num_classes = _positive_int(num_classes, "num_classes")
+    max_samples = _positive_int(max_samples, "max_samples")
+
+    def run(z, label):
+        checks = [tf.debugging.assert_non_negative(label, message="label must be >= 0"),
+                  tf.debugging.assert_less(label, num_classes,
+                                           message=f"label must be < num_classes={num_classes}")]
+        with tf.control_dependencies(checks):
+            label = tf.identity(label)
+        return {"images": tf.cast(generator([z, label], training=False), tf.float32)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, latent_dim], tf.float32, name="z"),
+                                  tf.TensorSpec([None], tf.int32, name="label")])
+    def serving_default(z, label):
+        return run(assert_non_empty_batch(z, "z"), label)
+
+    @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"),
+                                  tf.TensorSpec([], tf.int64, name="seed"),
+                                  tf.TensorSpec([], tf.int32, name="label")])
+    def sample(num_samples, seed, label):
+        checks = [
+            tf.debugging.assert_positive(num_samples, message="num_samples must be positive"),
+            tf.debugging.assert_less_equal(
+                num_samples, max_samples,
+                message=f"num_samples must be at most {max_samples} per request"),
+        ]
+        with tf.control_dependencies(checks):
+            z = tf.random.stateless_normal(
+                tf.stack([num_samples, latent_dim]),
+                seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+        return run(z, tf.fill([num_samples], label))
+
+    return {"serving_default": serving_default, "sample": sample}
+
+
+def conditional_warmup_requests(latent_dim):
+    """Representative warmup requests for :func:`conditional_generator_signatures`."""
+    latent_dim = _positive_int(latent_dim, "latent_dim")
+    return [
+        WarmupRequest("serving_default", {"z": np.zeros([1, latent_dim], np.float32),
+                                          "label": np.zeros([1], np.int32)}),
+        WarmupRequest("sample", {"num_samples": np.int32(1), "seed": np.int64(0),
+                                 "label": np.int32(0)}),
+    ]

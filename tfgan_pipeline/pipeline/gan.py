@@ -14,6 +14,7 @@ DCGAN, WGAN, WGAN-GP, conditional GAN, ACGAN and InfoGAN. Output layout under
     classifier/         the feature classifier trained on the real data (images)
     metrics.json        final losses, steps, time; mode coverage (toys) or FD, KID,
                         precision/recall, label / code accuracy (images)
+    export/<model_name>/<version>/   the generator as a SavedModel for TF Serving
     report/index.html   static report of all of the above
 
 Papers: see :mod:`tfgan_pipeline.models` (one per family) and Metz et al. 2017
@@ -29,6 +30,7 @@ import tensorflow as tf
 
 from tfgan_pipeline import config as config_lib
 from tfgan_pipeline import distribute, models, networks
+from tfgan_pipeline import export as export_lib
 from tfgan_pipeline.data import mnist, tfds_source, toy
 from tfgan_pipeline.evaluation.mode_coverage import toy_mode_coverage
 from tfgan_pipeline.monitoring import callbacks as monitoring
@@ -48,6 +50,8 @@ class GANRunResult:
     metrics_path: str
     metrics: dict
     report_path: str = ""
+    export_path: str = ""
+    export_version: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -170,6 +174,31 @@ def _visuals(gan, out, seed):
         latent.class_conditional_grid(gan, 10, seed, path=vis("class_grid.png"))
 
 
+def export_generator(gan, cfg, out, steps, log=print):
+    """Exports the generator for TF Serving (a new version only for new weights)."""
+    if hasattr(gan, "categorical_dims"):
+        # InfoGAN: z is [noise, one-hot categorical codes, continuous codes]; its
+        # "sample" signature would draw the codes from the wrong prior, so only
+        # serving_default is exported.
+        signatures = {"serving_default":
+                      export_lib.gan_generator_signatures(gan.generator)["serving_default"]}
+        warmup = export_lib.gan_warmup_requests(gan.input_dim)[:1]
+    elif getattr(gan, "num_classes", None):
+        signatures = export_lib.conditional_generator_signatures(gan.generator, gan.latent_dim,
+                                                                 gan.num_classes)
+        warmup = export_lib.conditional_warmup_requests(gan.latent_dim)
+    else:
+        signatures = export_lib.gan_generator_signatures(gan.generator, gan.latent_dim)
+        warmup = export_lib.gan_warmup_requests(gan.latent_dim)
+    name = cfg.model_name or cfg.gan
+
+    def export_fn():
+        return export_lib.export_saved_model(
+            out, name, signatures, gan.generator, warmup_requests=warmup,
+            assets_extra={"config.json": os.path.join(out, "config.json")})
+    return training.export_once(out, name, steps, "generator", export_fn, log=log)
+
+
 def run_gan(cfg, log=print):
     """Runs (or resumes) one GAN job. See the module docstring for the outputs."""
     out = os.path.abspath(cfg.output_dir)
@@ -240,10 +269,11 @@ def run_gan(cfg, log=print):
                                                    cfg.eval_samples, seed=cfg.seed))
         _visuals(gan, out, cfg.seed)
     metrics_path = training.write_json(metrics, os.path.join(out, "metrics.json"))
+    export_path, export_version = export_generator(gan, cfg, out, fit.steps_done, log=log)
     report_path = report.write_report(out, title=f"{cfg.gan} on {cfg.dataset}",
                                       final_metrics=metrics)
     log(f"Wrote {samples_path}, {metrics_path} and {report_path}: "
         + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in sorted(metrics.items())))
     return GANRunResult(out, fit.steps_done, fit.seconds, samples_path, metrics_path, metrics,
-                        report_path)
+                        report_path, export_path, export_version)

@@ -20,7 +20,6 @@ new export version is written only when the weights changed since the last one.
 """
 
 import dataclasses
-import json
 import os
 
 import keras
@@ -166,26 +165,17 @@ def _first(batches, n):
 
 def export(model, cfg, out, steps, log=print):
     """Stage 4: a new SavedModel version unless the latest one has these weights and mode."""
-    record_path = os.path.join(out, "export", f"{cfg.model_name}.last_export.json")
-    if os.path.exists(record_path):
-        record = json.load(open(record_path))
-        if (record.get("steps") == steps and record.get("eval_mode") == cfg.eval_mode
-                and os.path.isdir(record.get("path", ""))):
-            log(f"Export of step {steps} ({cfg.eval_mode} mode) already at {record['path']}; "
-                "not exporting again.")
-            return record["path"], record["version"]
-    translate_fn = models.make_translate_fn(model.generator, cfg.eval_mode)
-    result = export_lib.export_saved_model(
-        out, cfg.model_name,
-        export_lib.pix2pix_signatures(model.generator, cfg.image_size, translate_fn=translate_fn),
-        model.generator,
-        warmup_requests=export_lib.pix2pix_warmup_requests(cfg.image_size),
-        assets_extra={"config.json": os.path.join(out, "config.json")})
-    training.write_json({"steps": steps, "eval_mode": cfg.eval_mode, "path": result.path,
-                         "version": result.version}, record_path)
-    log(f"Exported version {result.version} to {result.path} (models.config: "
-        f"{result.model_config_path})")
-    return result.path, result.version
+    def export_fn():
+        translate_fn = models.make_translate_fn(model.generator, cfg.eval_mode)
+        return export_lib.export_saved_model(
+            out, cfg.model_name,
+            export_lib.pix2pix_signatures(model.generator, cfg.image_size,
+                                          translate_fn=translate_fn),
+            model.generator,
+            warmup_requests=export_lib.pix2pix_warmup_requests(cfg.image_size),
+            assets_extra={"config.json": os.path.join(out, "config.json")})
+    return training.export_once(out, cfg.model_name, steps, f"{cfg.eval_mode} mode", export_fn,
+                                log=log)
 
 
 def run_pix2pix(cfg, log=print):

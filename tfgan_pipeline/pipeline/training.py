@@ -127,3 +127,33 @@ def write_json(obj, path):
         f.write("\n")
     os.replace(tmp, path)
     return path
+
+
+def export_once(out, model_name, steps, variant, export_fn, log=print):
+    """Runs ``export_fn()`` unless ``model_name`` was last exported at ``steps`` as ``variant``.
+
+    ``export_fn`` returns an :class:`tfgan_pipeline.export.ExportResult`. A record in
+    ``<out>/export/<model_name>.last_export.json`` remembers the last export, so a
+    rerun that did not change the weights (or the served variant, e.g. pix2pix's
+    test-time mode) publishes no duplicate version.
+
+    Returns:
+      ``(path, version)`` of the export in force.
+    """
+    import json
+
+    record_path = os.path.join(out, "export", f"{model_name}.last_export.json")
+    if os.path.exists(record_path):
+        with open(record_path) as f:
+            record = json.load(f)
+        if (record.get("steps") == steps and record.get("variant") == variant
+                and os.path.isdir(record.get("path", ""))):
+            log(f"Export of step {steps} ({variant}) already at {record['path']}; "
+                "not exporting again.")
+            return record["path"], record["version"]
+    result = export_fn()
+    write_json({"steps": steps, "variant": variant, "path": result.path,
+                "version": result.version}, record_path)
+    log(f"Exported version {result.version} to {result.path} (models.config: "
+        f"{result.model_config_path})")
+    return result.path, result.version
