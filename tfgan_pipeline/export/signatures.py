@@ -205,6 +205,22 @@ def pix2pix_warmup_requests(image_size, channels=3, source_size=None):
     ]
 
 
+def _stateless_latent(num_samples, seed, latent_dim, max_samples):
+    """``z = stateless_normal([num_samples, latent_dim], seed=[seed, 0])`` after range checks.
+
+    The same noise as ``GANBase.generate(num_samples, seed=seed)``.
+    """
+    checks = [
+        tf.debugging.assert_positive(num_samples, message="num_samples must be positive"),
+        tf.debugging.assert_less_equal(
+            num_samples, max_samples,
+            message=f"num_samples must be at most {max_samples} per request"),
+    ]
+    with tf.control_dependencies(checks):
+        return tf.random.stateless_normal(tf.stack([num_samples, latent_dim]),
+                                          seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+
+
 # ------------------------------------------------------- unconditional GANs
 def gan_generator_signatures(generator, latent_dim=None, max_samples=1024):
     """Declares the signatures of an unconditional generator ``z -> x``.
@@ -240,16 +256,7 @@ def gan_generator_signatures(generator, latent_dim=None, max_samples=1024):
     @tf.function(input_signature=[tf.TensorSpec([], tf.int32, name="num_samples"),
                                   tf.TensorSpec([], tf.int64, name="seed")])
     def sample(num_samples, seed):
-        checks = [
-            tf.debugging.assert_positive(num_samples, message="num_samples must be positive"),
-            tf.debugging.assert_less_equal(
-                num_samples, max_samples,
-                message=f"num_samples must be at most {max_samples} per request"),
-        ]
-        with tf.control_dependencies(checks):
-            z = tf.random.stateless_normal(
-                tf.stack([num_samples, latent_dim]),
-                seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+        z = _stateless_latent(num_samples, seed, latent_dim, max_samples)
         return run(z)
 
     return {"serving_default": serving_default, "sample": sample}
@@ -303,16 +310,7 @@ def conditional_generator_signatures(generator, latent_dim, num_classes, max_sam
                                   tf.TensorSpec([], tf.int64, name="seed"),
                                   tf.TensorSpec([], tf.int32, name="label")])
     def sample(num_samples, seed, label):
-        checks = [
-            tf.debugging.assert_positive(num_samples, message="num_samples must be positive"),
-            tf.debugging.assert_less_equal(
-                num_samples, max_samples,
-                message=f"num_samples must be at most {max_samples} per request"),
-        ]
-        with tf.control_dependencies(checks):
-            z = tf.random.stateless_normal(
-                tf.stack([num_samples, latent_dim]),
-                seed=tf.stack([seed, tf.constant(0, tf.int64)]))
+        z = _stateless_latent(num_samples, seed, latent_dim, max_samples)
         return run(z, tf.fill([num_samples], label))
 
     return {"serving_default": serving_default, "sample": sample}
