@@ -110,14 +110,20 @@ def to_dict(config):
     return dataclasses.asdict(config)
 
 
-def write_config(config, path):
-    """Writes ``config`` as JSON to ``path`` atomically (temp file + rename)."""
+def write_json(obj, path):
+    """Writes ``obj`` as JSON to ``path`` atomically (temp file + rename); returns ``path``."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(to_dict(config), f, indent=2, sort_keys=True)
+        json.dump(obj, f, indent=2, sort_keys=True, default=float)
         f.write("\n")
     os.replace(tmp, path)
+    return path
+
+
+def write_config(config, path):
+    """Writes ``config`` as JSON to ``path`` atomically."""
+    return write_json(to_dict(config), path)
 
 
 def check_resumable(config, path):

@@ -123,7 +123,8 @@ def samples_to_image(samples, columns=None, title=None, **scatter_kwargs):
         "2-D points [N, 2]. Pass a sample_fn that returns one of those.")
 
 
-def _fmt_duration(seconds):
+def format_duration(seconds):
+    """Seconds as ``HhMMmSSs`` (negative values count as 0)."""
     seconds = int(max(seconds, 0))
     return f"{seconds // 3600:d}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
 
@@ -527,7 +528,7 @@ class ProgressLogger(keras.callbacks.Callback):
         rate = (step - start_step) / (now - start_time) if now > start_time else 0.0
         line = f"step {step}/{self.total_steps} ({100 * step / self.total_steps:.0f}%)"
         if rate > 0:
-            eta = _fmt_duration((self.total_steps - step) / rate)
+            eta = format_duration((self.total_steps - step) / rate)
             line += f" {rate:.1f} steps/s eta {eta}"
         else:
             line += " rate n/a"

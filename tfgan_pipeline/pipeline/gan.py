@@ -268,7 +268,7 @@ def run_gan(cfg, log=print):
             metrics.update(gan_eval.sample_quality(gan, real_images, feature_fn,
                                                    cfg.eval_samples, seed=cfg.seed))
         _visuals(gan, out, cfg.seed)
-    metrics_path = training.write_json(metrics, os.path.join(out, "metrics.json"))
+    metrics_path = config_lib.write_json(metrics, os.path.join(out, "metrics.json"))
     export_path, export_version = export_generator(gan, cfg, out, fit.steps_done, log=log)
     report_path = report.write_report(out, title=f"{cfg.gan} on {cfg.dataset}",
                                       final_metrics=metrics)

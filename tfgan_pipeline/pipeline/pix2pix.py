@@ -206,7 +206,8 @@ def run_pix2pix(cfg, log=print):
     metrics.update(steps=fit.steps_done, train_seconds_this_run=fit.seconds,
                    resumed_from=fit.resumed_from,
                    **{f"train_{k}": v[-1] for k, v in fit.history.items()})
-    metrics_path = training.write_json(metrics, os.path.join(out, "evaluation", "metrics.json"))
+    metrics_path = config_lib.write_json(metrics,
+                                         os.path.join(out, "evaluation", "metrics.json"))
     log(f"Evaluation on {metrics['num_images']} {metrics['split']} pairs ({cfg.eval_mode} mode): "
         f"L1 {metrics['l1']:.4f} ({metrics['l1_0_255']:.2f} on 0-255), PSNR "
         f"{metrics['psnr']:.2f} dB, SSIM {metrics['ssim']:.4f}; {triplets_path}")

@@ -15,6 +15,9 @@ import time
 import keras
 import tensorflow as tf
 
+from tfgan_pipeline import config as config_lib
+from tfgan_pipeline.monitoring.callbacks import format_duration
+
 logger = logging.getLogger("tfgan_pipeline")
 
 
@@ -41,11 +44,6 @@ def restore_latest(checkpoint, directory, max_to_keep=3):
         checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
         logger.info("Restored %s", manager.latest_checkpoint)
     return manager
-
-
-def _fmt_eta(seconds):
-    seconds = int(max(seconds, 0))
-    return f"{seconds // 3600:d}h{seconds % 3600 // 60:02d}m{seconds % 60:02d}s"
 
 
 class _TimeBudget(keras.callbacks.Callback):
@@ -111,22 +109,9 @@ def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every,
         rate = (done - start) / max(elapsed, 1e-9)
         metrics = " ".join(f"{k}={v[-1]:.4g}" for k, v in sorted(history.items()))
         log(f"step {done}/{train_steps} ({100 * done / train_steps:.0f}%) {rate:.1f} steps/s "
-            f"eta {_fmt_eta((train_steps - done) / max(rate, 1e-9))} {metrics}")
+            f"eta {format_duration((train_steps - done) / max(rate, 1e-9))} {metrics}")
     return FitResult(steps_done=done, resumed_from=start, seconds=time.time() - t0,
                      history=history)
-
-
-def write_json(obj, path):
-    """Writes ``obj`` as JSON atomically."""
-    import json
-
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=float)
-        f.write("\n")
-    os.replace(tmp, path)
-    return path
 
 
 def export_once(out, model_name, steps, variant, export_fn, log=print):
@@ -152,8 +137,8 @@ def export_once(out, model_name, steps, variant, export_fn, log=print):
                 "not exporting again.")
             return record["path"], record["version"]
     result = export_fn()
-    write_json({"steps": steps, "variant": variant, "path": result.path,
-                "version": result.version}, record_path)
+    config_lib.write_json({"steps": steps, "variant": variant, "path": result.path,
+                           "version": result.version}, record_path)
     log(f"Exported version {result.version} to {result.path} (models.config: "
         f"{result.model_config_path})")
     return result.path, result.version
