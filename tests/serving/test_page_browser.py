@@ -1,0 +1,130 @@
+"""The page in a real browser: Debian's chromium, headless, driven through chromedriver.
+
+Nothing is downloaded: selenium is pointed at /usr/bin/chromedriver and
+/usr/bin/chromium (``apt-get install chromium chromium-driver``; ``.ci/run`` installs
+them when absent). Without them the tests skip and say so.
+"""
+
+import base64
+import os
+import shutil
+
+import numpy as np
+import pytest
+
+from ._helpers import IMAGE_SIZE, NUM_CLASSES, Client, b64, decode_png, png_bytes
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage", "--window-size=1200,1000"]
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"no browser here: {', '.join(missing)} missing (apt-get install -y "
+                    "chromium chromium-driver; .ci/run installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
+                                    "(pip install -e '.[test]')")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _wait(driver, condition, timeout=30):
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(lambda d: d.execute_script(condition))
+
+
+def _page_state(driver):
+    return driver.execute_script(
+        "return [document.body.dataset.state, document.getElementById('error').textContent]")
+
+
+_CANVAS_PIXELS = """
+const el = document.querySelector(arguments[0]);
+const c = document.createElement('canvas');
+c.width = el.naturalWidth || el.width; c.height = el.naturalHeight || el.height;
+const ctx = c.getContext('2d');
+ctx.drawImage(el, 0, 0);
+return [c.width, c.height, Array.from(ctx.getImageData(0, 0, c.width, c.height).data)];
+"""
+
+
+def _rgb(width, height, rgba):
+    return np.asarray(rgba, np.uint8).reshape(height, width, 4)[..., :3]
+
+
+def test_upload_shows_exactly_the_predict_answer(browser, served, tmp_path):
+    url = served[0]
+    browser.get(f"{url}/?model=pix2pix_tiny")
+    _wait(browser, "return !document.getElementById('translate-panel').hidden")
+    image = png_bytes(21, size=40)
+    path = tmp_path / "input.png"
+    path.write_bytes(image)
+    browser.find_element("id", "upload").send_keys(str(path))
+    _wait(browser, "const r = document.getElementById('result');"
+                   "return document.body.dataset.state === 'error' || "
+                   "(!r.hidden && r.complete && r.naturalWidth > 0)")
+    assert _page_state(browser)[0] == "done", _page_state(browser)
+
+    status, answer = Client(url).post("/v1/models/pix2pix_tiny:predict",
+                                      {"instances": [{"b64": b64(image)}]})
+    assert status == 200
+    expected_png = base64.b64decode(answer["predictions"][0]["b64"])
+    src = browser.find_element("id", "result").get_attribute("src")
+    assert src == "data:image/png;base64," + answer["predictions"][0]["b64"]
+    width, height, rgba = browser.execute_script(_CANVAS_PIXELS, "#result")
+    assert (width, height) == (IMAGE_SIZE, IMAGE_SIZE)
+    np.testing.assert_array_equal(_rgb(width, height, rgba), decode_png(expected_png))
+    assert browser.find_element("id", "answer-version").text == "1"
+    assert "pix2pix_tiny" in browser.find_element("id", "answer").text
+    assert browser.find_element("id", "download").get_attribute("href") == src
+
+
+def test_latent_grid_pixels_equal_predict_for_the_same_z(browser, served):
+    url = served[0]
+    browser.get(f"{url}/?model=dcgan_tiny")
+    _wait(browser, "return document.querySelectorAll('#grid canvas').length === 16 && "
+                   "['done', 'error'].includes(document.body.dataset.state)")
+    assert _page_state(browser)[0] == "done", _page_state(browser)
+    grid_request = browser.execute_script(
+        "return window.tfgan.requests.find(r => r.instances.length === 16)")
+    z = np.asarray(grid_request["instances"], np.float64)
+    assert z.shape == (16, 8)
+    assert abs(z.mean()) < 0.5 and 0.6 < z.std() < 1.4  # standard normals from the seeds
+    status, answer = Client(url).post("/v1/models/dcgan_tiny:predict", grid_request)
+    assert status == 200
+    expected = np.asarray(answer["predictions"], np.float64)
+    for cell in (0, 15):
+        width, height, rgba = browser.execute_script(_CANVAS_PIXELS, f"#grid canvas:nth-child({cell + 1})")
+        # the page maps [-1, 1] to round((x + 1) * 127.5), JS rounding (half up)
+        want = np.clip(np.floor((expected[cell] + 1.0) * 127.5 + 0.5), 0, 255).astype(np.uint8)
+        np.testing.assert_array_equal(_rgb(width, height, rgba), want)
+    sliders = browser.find_elements("css selector", "#sliders input[type=range]")
+    assert len(sliders) == 8
+
+
+def test_conditional_model_gets_a_class_picker(browser, served):
+    browser.get(f"{served[0]}/?model=cgan_tiny")
+    _wait(browser, "return document.querySelectorAll('#grid canvas').length === 16 && "
+                   "['done', 'error'].includes(document.body.dataset.state)")
+    assert _page_state(browser)[0] == "done", _page_state(browser)
+    options = browser.execute_script(
+        "return Array.from(document.getElementById('class-picker').options).map(o => o.value)")
+    assert options == [str(k) for k in range(NUM_CLASSES)]
+    labels = browser.execute_script(
+        "return window.tfgan.requests.find(r => r.instances.length === 16).instances"
+        ".map(i => i.label)")
+    assert labels == [0] * 16
