@@ -33,7 +33,7 @@ import json
 import numpy as np
 import tensorflow as tf
 
-from tfgan_pipeline.serving.errors import invalid_argument
+from tfgan_pipeline.serving.errors import ServingError, invalid_argument
 
 ROW, COLUMNAR = "row", "columnar"
 DEFAULT_SIGNATURE = "serving_default"
@@ -44,7 +44,7 @@ _FLOAT64_MAX_INT = (1 << 53) - 1
 
 
 def _short(value, limit=200):
-    text = json.dumps(value) if not isinstance(value, str) else json.dumps(value)
+    text = json.dumps(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
 
@@ -319,11 +319,8 @@ def _from_instances(instances, specs):
                     "every instance must have the same shape)")
         try:
             arrays[name] = json_to_array(values, specs[name][0])
-        except Exception as e:  # re-raised with the input's name
-            if hasattr(e, "code"):
-                e.message = f"input {name!r}: {e.message}"
-                e.args = (e.message,)
-            raise
+        except ServingError as e:  # re-raised with the input's name
+            raise invalid_argument(f"input {name!r}: {e.message}") from e
     return arrays
 
 
@@ -351,7 +348,9 @@ def _from_inputs(inputs, specs):
 def _to_json_value(array, as_b64):
     if array.dtype == object or array.dtype.kind == "S":
         def leaf(item):
-            if not isinstance(item, bytes):
+            if isinstance(item, str):
+                item = item.encode("utf-8")
+            elif not isinstance(item, bytes):
                 item = bytes(item)
             if as_b64:
                 return {_B64: base64.b64encode(item).decode("ascii")}
