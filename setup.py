@@ -7,6 +7,7 @@ setuptools.setup(
     version="0.1.0",
     description="Keras 3 GANs (GAN/DCGAN/WGAN/WGAN-GP, pix2pix) as a production pipeline.",
     packages=setuptools.find_packages(include=["tfgan_pipeline", "tfgan_pipeline.*", "pipelines"]),
+    package_data={"tfgan_pipeline.serving": ["static/*.html", "static/*.js", "static/*.css"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.21,<2.22",
@@ -22,5 +23,5 @@ setuptools.setup(
         "scipy>=1.11",
         "pillow>=10",
     ],
-    extras_require={"test": ["pytest>=8"]},
+    extras_require={"test": ["pytest>=8", "selenium>=4.20,<5"]},
 )
