@@ -208,3 +208,26 @@ def test_model_name_flag_restricts_and_models_config_lists(tmp_path):
         serving.VersionManager(run / "export", model_names=["../etc"])
     with pytest.raises(ValueError, match="is not a folder"):
         serving.VersionManager(tmp_path / "missing")
+
+
+def test_a_version_still_being_copied_is_not_loaded_until_it_settles(tmp_path):
+    run = tmp_path / "run"
+    _, first = export_translator(run, NAME, seed=0)
+    manager = serving.VersionManager(run / "export", poll_seconds=0.3).start()
+    try:
+        target = os.path.join(first.base_path, "2")
+        shutil.copytree(first.path, target)
+        data = [os.path.join(target, "variables", n) for n in os.listdir(
+            os.path.join(target, "variables")) if n.startswith("variables.data")][0]
+        content = open(data, "rb").read()
+        seen = set()
+        for i in range(40):  # a slow copy: the data file grows faster than the polls
+            with open(data, "wb") as f:
+                f.write(content[:len(content) * (i + 1) // 40])
+            time.sleep(0.03)
+            seen.update((s["version"], s["state"]) for s in manager.status(NAME))
+        assert (2, "START") in seen and (2, "END") not in seen and (2, "LOADING") not in seen
+        assert manager.serving_version(NAME) == 1
+        _wait_for(lambda: manager.serving_version(NAME) == 2, what="version 2 once settled")
+    finally:
+        manager.stop()
