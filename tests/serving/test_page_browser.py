@@ -114,6 +114,10 @@ def test_latent_grid_pixels_equal_predict_for_the_same_z(browser, served):
         np.testing.assert_array_equal(_rgb(width, height, rgba), want)
     sliders = browser.find_elements("css selector", "#sliders input[type=range]")
     assert len(sliders) == 8
+    # an unconditional GAN with a "sample" signature: no class picker, no InfoGAN codes
+    assert not browser.find_element("id", "infogan-layout").is_displayed()
+    assert not browser.find_element("id", "class-picker-label").is_displayed()
+    assert not browser.find_element("id", "translate-panel").is_displayed()
 
 
 def test_conditional_model_gets_a_class_picker(browser, served):
@@ -124,6 +128,7 @@ def test_conditional_model_gets_a_class_picker(browser, served):
     options = browser.execute_script(
         "return Array.from(document.getElementById('class-picker').options).map(o => o.value)")
     assert options == [str(k) for k in range(NUM_CLASSES)]
+    assert browser.find_element("id", "class-picker").is_displayed()
     labels = browser.execute_script(
         "return window.tfgan.requests.find(r => r.instances.length === 16).instances"
         ".map(i => i.label)")
