@@ -57,6 +57,34 @@ def export_conditional(output_dir, model_name="cgan_tiny"):
     return generator, result
 
 
+def export_two_way_translator(output_dir, model_name="cyclegan_tiny"):
+    """Two translation directions in one SavedModel, as a CycleGAN export has them."""
+    forward, backward = tiny_translator(10), tiny_translator(11)
+    signatures = {
+        "serving_default": export.pix2pix_signatures(forward, IMAGE_SIZE)["serving_default"],
+        "b_to_a": export.pix2pix_signatures(backward, IMAGE_SIZE)["serving_default"],
+    }
+    result = export.export_saved_model(output_dir, model_name, signatures, [forward, backward])
+    return (forward, backward), result
+
+
+INFOGAN_CODES = (10, 2)  # one 10-way categorical code, 2 continuous codes (InfoGAN's MNIST set-up)
+INFOGAN_NOISE = 4
+
+
+def export_infogan_like(output_dir, model_name="infogan_tiny"):
+    """z = [noise, one-hot code, continuous codes] and only serving_default, as the GAN job
+    exports InfoGAN (pipeline/gan.py::export_generator)."""
+    keras.utils.set_random_seed(3)
+    latent = INFOGAN_NOISE + sum(INFOGAN_CODES)
+    generator = networks.dcgan_generator(latent, image_size=IMAGE_SIZE, channels=1, width=4)
+    signatures = {"serving_default":
+                  export.gan_generator_signatures(generator, latent)["serving_default"]}
+    result = export.export_saved_model(output_dir, model_name, signatures, generator,
+                                       warmup_requests=export.gan_warmup_requests(latent)[:1])
+    return generator, result
+
+
 def png_bytes(seed=0, size=IMAGE_SIZE):
     pixels = np.random.default_rng(seed).integers(0, 256, (size, size, 3), dtype=np.uint8)
     return tf.io.encode_png(pixels).numpy()

@@ -1,4 +1,4 @@
-"""A served folder with a tiny pix2pix, an unconditional and a conditional GAN."""
+"""A served folder with tiny models of each kind the page knows (exported in the test)."""
 
 import logging
 
@@ -17,6 +17,8 @@ def served(tmp_path_factory):
         "pix2pix_tiny": _helpers.export_translator(output_dir),
         "dcgan_tiny": _helpers.export_gan(output_dir),
         "cgan_tiny": _helpers.export_conditional(output_dir),
+        "cyclegan_tiny": _helpers.export_two_way_translator(output_dir),
+        "infogan_tiny": _helpers.export_infogan_like(output_dir),
     }
     serving_dir = output_dir / "export"
     manager = serving.VersionManager(serving_dir, poll_seconds=0.2).start()

@@ -24,7 +24,7 @@ def test_cli_serves_the_folder_and_stops_on_sigterm(served):
             assert line or process.poll() is None, process.stderr.read()[-3000:]
         assert line.startswith("Serving http://127.0.0.1:"), line
         url, models = line.split()[1].rstrip("/"), line.split()[-1]
-        assert models == "cgan_tiny,dcgan_tiny,pix2pix_tiny"
+        assert models == "cgan_tiny,cyclegan_tiny,dcgan_tiny,infogan_tiny,pix2pix_tiny"
         status, body = Client(url).get("/v1/models/dcgan_tiny")
         assert status == 200 and body["model_version_status"][0]["state"] == "AVAILABLE"
         process.send_signal(signal.SIGTERM)

@@ -133,3 +133,65 @@ def test_conditional_model_gets_a_class_picker(browser, served):
         "return window.tfgan.requests.find(r => r.instances.length === 16).instances"
         ".map(i => i.label)")
     assert labels == [0] * 16
+
+
+def test_two_way_translator_swaps_direction(browser, served, tmp_path):
+    url = served[0]
+    browser.get(f"{url}/?model=cyclegan_tiny")
+    _wait(browser, "return !document.getElementById('translate-panel').hidden && "
+                   "['done', 'error'].includes(document.body.dataset.state)")
+    assert browser.find_element("id", "swap-direction").is_displayed()
+    image = png_bytes(22)
+    path = tmp_path / "input.png"
+    path.write_bytes(image)
+    browser.find_element("id", "upload").send_keys(str(path))
+    _wait(browser, "return document.body.dataset.state === 'done' && "
+                   "document.getElementById('result').naturalWidth > 0")
+    answers = {}
+    for signature in ("serving_default", "b_to_a"):
+        status, answer = Client(url).post("/v1/models/cyclegan_tiny:predict", {
+            "signature_name": signature, "instances": [{"b64": b64(image)}]})
+        assert status == 200
+        answers[signature] = "data:image/png;base64," + answer["predictions"][0]["b64"]
+    assert answers["serving_default"] != answers["b_to_a"]
+    assert browser.find_element("id", "result").get_attribute("src") == answers["serving_default"]
+    browser.find_element("id", "swap-direction").click()
+    _wait(browser, "return document.body.dataset.state === 'done' && "
+                   f"document.getElementById('result').src === {answers['b_to_a']!r}")
+    assert "b_to_a" in browser.find_element("id", "direction-label").text
+
+
+def test_infogan_codes_shape_z(browser, served):
+    from ._helpers import INFOGAN_CODES, INFOGAN_NOISE
+
+    browser.get(f"{served[0]}/?model=infogan_tiny")
+    _wait(browser, "return document.querySelectorAll('#grid canvas').length === 16 && "
+                   "['done', 'error'].includes(document.body.dataset.state)")
+    assert _page_state(browser)[0] == "done", _page_state(browser)
+    assert browser.find_element("id", "infogan-layout").is_displayed()
+    categories, continuous = INFOGAN_CODES
+    z = np.asarray(browser.execute_script(
+        "return window.tfgan.requests.find(r => r.instances.length === 16).instances"))
+    one_hot = np.zeros(categories)
+    one_hot[0] = 1
+    np.testing.assert_array_equal(z[:, INFOGAN_NOISE:INFOGAN_NOISE + categories],
+                                  np.tile(one_hot, (16, 1)))
+    np.testing.assert_array_equal(z[:, INFOGAN_NOISE + categories:], np.zeros((16, continuous)))
+    assert len(browser.find_elements("css selector", "#sliders input")) == INFOGAN_NOISE
+    select = browser.find_element("css selector", "#codes select")
+    from selenium.webdriver.support.ui import Select
+
+    Select(select).select_by_value("3")
+    _wait(browser, "const r = window.tfgan.lastRequest.instances;"
+                   "return document.body.dataset.state === 'done' && r.length === 16 && "
+                   f"r[0][{INFOGAN_NOISE + 3}] === 1")
+    z = np.asarray(browser.execute_script("return window.tfgan.lastRequest.instances"))
+    one_hot = np.zeros(categories)
+    one_hot[3] = 1
+    np.testing.assert_array_equal(z[:, INFOGAN_NOISE:INFOGAN_NOISE + categories],
+                                  np.tile(one_hot, (16, 1)))
+    # the grid answer is drawn from the model's 1-channel images
+    width, height, rgba = browser.execute_script(_CANVAS_PIXELS, "#grid canvas")
+    pixels = np.asarray(rgba).reshape(height, width, 4)
+    assert (width, height) == (IMAGE_SIZE, IMAGE_SIZE)
+    assert np.array_equal(pixels[..., 0], pixels[..., 1])  # gray

@@ -49,10 +49,10 @@ def test_unknown_model_or_version_is_404(client, path, message):
 
 
 def test_every_model_of_models_config_is_served(client, served):
-    for name in ("pix2pix_tiny", "dcgan_tiny", "cgan_tiny"):
+    for name in ('cgan_tiny', 'cyclegan_tiny', 'dcgan_tiny', 'infogan_tiny', 'pix2pix_tiny'):
         status, body = client.get(f"/v1/models/{name}")
         assert status == 200 and body["model_version_status"][0]["state"] == "AVAILABLE"
-    assert served[1].model_names() == ["cgan_tiny", "dcgan_tiny", "pix2pix_tiny"]
+    assert served[1].model_names() == ['cgan_tiny', 'cyclegan_tiny', 'dcgan_tiny', 'infogan_tiny', 'pix2pix_tiny']
 
 
 # -------------------------------------------------------------- metadata

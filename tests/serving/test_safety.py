@@ -107,7 +107,7 @@ def test_only_the_packaged_page_files_are_served_no_listing(client, path):
 def test_page_and_its_files(client):
     status, body, response = client.request("GET", "/", raw=True)
     assert status == 200 and response.getheader("Content-Type").startswith("text/html")
-    assert b'<meta name="tfgan-models" content="cgan_tiny,dcgan_tiny,pix2pix_tiny">' in body
+    assert b'<meta name="tfgan-models" content="cgan_tiny,cyclegan_tiny,dcgan_tiny,infogan_tiny,pix2pix_tiny">' in body
     for name, kind in (("app.js", "text/javascript"), ("style.css", "text/css")):
         status, body, response = client.request("GET", f"/static/{name}", raw=True)
         assert status == 200 and response.getheader("Content-Type").startswith(kind)
