@@ -184,3 +184,18 @@ def test_symlinks_out_of_serving_dir_are_refused(tmp_path):
         client.close()
         server.shutdown()
         server.server_close()
+
+
+def test_a_refused_version_is_reported_once_not_every_poll(tmp_path, caplog):
+    outside = tmp_path / "outside"
+    _, secret = export_translator(outside, "secret", seed=3)
+    run = tmp_path / "run"
+    _, normal = export_translator(run, "normal", seed=0)
+    os.symlink(secret.path, os.path.join(normal.base_path, "2"))
+    with caplog.at_level("ERROR", logger="tfgan_pipeline.serving"):
+        manager = serving.VersionManager(run / "export", poll_seconds=0).start()
+        for _ in range(3):
+            manager.poll_once()
+    reports = [r for r in caplog.records if "version 2 not loaded" in r.getMessage()]
+    assert len(reports) == 1  # at start-up, not again on each of the 3 polls
+    assert manager.status("normal")[0]["error_code"] == "PERMISSION_DENIED"

@@ -270,12 +270,13 @@ class VersionManager:
 
     def _poll_model(self, model, initial):
         present = self._scan(model)
-        fingerprints = {}
+        fingerprints, refused = {}, {}
         for version, path in present.items():
             try:
                 fingerprints[version] = fingerprint(path, self.serving_dir)
-            except ServingError as e:
-                fingerprints[version] = e
+            except ServingError as e:  # compared by value, so it is reported once
+                fingerprints[version] = ("refused", e.code, e.message)
+                refused[version] = e
         current = model.serving
         if current is not None and current.version not in present:
             log.warning("%s version %d disappeared from %s", model.name, current.version,
@@ -291,8 +292,10 @@ class VersionManager:
             record = model.versions.get(version)
             if record is not None and record.state == END and record.fingerprint == fp:
                 continue  # failed before and unchanged
-            if isinstance(fp, ServingError):
-                self._record_failure(model, version, present[version], fp.code, fp.message, fp)
+            if version in refused:
+                error = refused[version]
+                self._record_failure(model, version, present[version], error.code,
+                                     error.message, fp)
                 continue
             if not initial and model.seen.get(version) != fp:
                 with self._lock:  # new or still changing: wait one poll for it to settle
