@@ -58,6 +58,21 @@ def test_body_over_the_limit_is_413_unread(served):
     _still_serving(url)
 
 
+def test_an_oversized_body_sent_whole_still_gets_its_413(served):
+    client = Client(served[0])
+    status, body = client.post("/v1/models/pix2pix_tiny:predict", b"x" * 3_000_000)
+    assert status == 413 and "--max_body_bytes" in body["error"]
+
+
+def test_expect_100_continue_is_refused_before_the_body(served):
+    reply = _raw(served[0], b"POST /v1/models/pix2pix_tiny:predict HTTP/1.1\r\nHost: localhost\r\n"
+                 b"Expect: 100-continue\r\nContent-Length: 3000000\r\n\r\n")
+    assert reply.startswith(b"HTTP/1.1 413") and b"100 Continue" not in reply
+    reply = _raw(served[0], b"POST /v1/models/nope:predict HTTP/1.1\r\nHost: localhost\r\n"
+                 b"Expect: 100-continue\r\nConnection: close\r\nContent-Length: 2\r\n\r\n{}")
+    assert reply.startswith(b"HTTP/1.1 100 Continue") and b"HTTP/1.1 404" in reply
+
+
 def test_chunked_bodies_are_refused(served):
     reply = _raw(served[0], b"POST /v1/models/pix2pix_tiny:predict HTTP/1.1\r\nHost: localhost\r\n"
                  b"Transfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n")

@@ -62,6 +62,7 @@ _CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; 
 _MODELS_META = '<meta name="tfgan-models" content="">'
 _INT64_MAX = (1 << 63) - 1
 _LOOPBACK_NAMES = {"localhost", "127.0.0.1", "::1"}
+_DRAIN_LIMIT = 8 * 1024 * 1024  # bytes of an oversized body read and dropped after a 413
 
 
 @dataclasses.dataclass(frozen=True)
@@ -308,15 +309,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
         length = int(length)
         limit = self.server.limits.max_body_bytes
         if length > limit:
-            self.close_connection = True  # the body is never read
-            raise ServingError("RESOURCE_EXHAUSTED", f"request body of {length} bytes is over "
-                               f"this server's limit of {limit} bytes (--max_body_bytes)",
-                               http_status=413)
+            self.close_connection = True  # the body is not parsed; see finish()
+            self._unread = length
+            raise self._too_large(length)
         body = self.rfile.read(length)
         if len(body) != length:
             self.close_connection = True
             raise ConnectionError("client closed the connection mid-body")
         return body
+
+    def _too_large(self, length):
+        limit = self.server.limits.max_body_bytes
+        return ServingError("RESOURCE_EXHAUSTED", f"request body of {length} bytes is over this "
+                            f"server's limit of {limit} bytes (--max_body_bytes)", http_status=413)
+
+    def handle_expect_100(self):
+        # "Expect: 100-continue" (curl sends it for bodies over 1 kB): refuse an oversized
+        # body before the client sends it.
+        length = self.headers.get("Content-Length", "")
+        if length.strip().isdigit() and int(length) > self.server.limits.max_body_bytes:
+            self.close_connection = True
+            self._send_error_json(self._too_large(int(length)))
+            return False
+        return super().handle_expect_100()
+
+    def finish(self):
+        # After a 413 the client may still be sending: drain a bounded amount (so it can
+        # read the answer instead of seeing a reset), never the whole of a huge body.
+        unread = getattr(self, "_unread", 0)
+        if unread:
+            self._unread = 0
+            try:
+                self.connection.settimeout(1.0)
+                remaining = min(unread, _DRAIN_LIMIT)
+                while remaining > 0:
+                    chunk = self.rfile.read1(min(remaining, 65536))
+                    if not chunk:
+                        break
+                    remaining -= len(chunk)
+            except OSError:
+                pass
+        super().finish()
 
     # ----------------------------------------------------------------- API
     def _api(self, method, path, body):
