@@ -117,9 +117,11 @@ def main():
     del g0, d0
 
     model = models.Pix2Pix(*build(args, init))
-    models.compile_pix2pix(model, steps_per_execution=k, jit_compile=args.jit_compile)
+    models.compile_preset(model, steps_per_execution=k, jit_compile=args.jit_compile)
     gen, disc = build(args, init)
-    d_opt, g_opt = models.pix2pix_optimizers()
+    # The tutorial's optimizers, written out (not taken from the library's presets).
+    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
     d_opt.build(disc.trainable_variables)
     g_opt.build(gen.trainable_variables)
     step = hand_loop_step(gen, disc, d_opt, g_opt, model.l1_weight, args.jit_compile)

@@ -96,3 +96,59 @@ def test_gradient_penalty_draws_alpha_uniformly_per_example():
     gp = losses.wasserstein_gradient_penalty(critic, real, fake).numpy()
     assert gp.mean() == pytest.approx(1 / 3, abs=0.03)
     assert gp.std() > 0.2
+
+
+# name -> (discriminator formula, generator formula), written out by hand.
+_BY_NAME = {
+    "minimax": (lambda r, f: sp(-r) + sp(f), lambda f: -sp(f)),
+    "non_saturating": (lambda r, f: sp(-r) + sp(f), lambda f: sp(-f)),
+    "wasserstein": (lambda r, f: f - r, lambda f: -f),
+    "least_squares": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f ** 2, lambda f: 0.5 * (f - 1) ** 2),
+    "hinge": (lambda r, f: max(0.0, 1 - r) + max(0.0, 1 + f), lambda f: -f),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_BY_NAME))
+def test_the_name_table_maps_each_name_to_its_objective(name):
+    d_fn, g_fn = losses.get_losses(name)
+    want_d, want_g = _BY_NAME[name]
+    np.testing.assert_allclose(d_fn(R, F), [want_d(r, f) for r, f in zip(R, F)], rtol=1e-6)
+    np.testing.assert_allclose(g_fn(F), [want_g(f) for f in F], rtol=1e-6, atol=1e-7)
+    assert sorted(losses.LOSSES) == sorted(_BY_NAME)
+
+
+def test_auxiliary_class_loss_by_hand():
+    logits = np.array([[0.0, math.log(3.0)], [2.0, 0.0]], np.float32)
+    # softmax([0, ln 3]) = [1/4, 3/4]; softmax([2, 0])[1] = 1 / (1 + e^2).
+    np.testing.assert_allclose(losses.auxiliary_class_loss(np.array([1, 1]), logits),
+                               [math.log(4 / 3), math.log(1 + math.e ** 2)], rtol=1e-6)
+
+
+def test_categorical_code_loss_sums_over_codes():
+    # Two codes (3 and 2 categories); uniform logits give ln 3 + ln 2.
+    loss = losses.categorical_code_loss(np.array([[2, 1]]), np.zeros((1, 5), np.float32), (3, 2))
+    np.testing.assert_allclose(loss, [math.log(3) + math.log(2)], rtol=1e-6)
+    # Code 0 sure of category 2 (right: ~0), code 1 sure of category 0 (wrong: ~9).
+    sharp = np.array([[0, 0, 9, 9, 0]], np.float32)
+    want = (math.log(2 + math.exp(9)) - 9) + (math.log(1 + math.exp(9)))
+    np.testing.assert_allclose(losses.categorical_code_loss(np.array([[2, 1]]), sharp, (3, 2)),
+                               [want], rtol=1e-5)
+
+
+def test_gaussian_code_nll_by_hand():
+    half_log_2pi = 0.5 * math.log(2 * math.pi)
+    codes, mean = np.array([[1.0, -1.0]]), np.array([[0.0, -1.0]])
+    np.testing.assert_allclose(losses.gaussian_code_nll(codes, mean),
+                               [0.5 + 2 * half_log_2pi], rtol=1e-6)
+    log_std = np.log([[2.0, 0.5]])
+    expected = (math.log(2.0) + 0.5 * (1 / 2) ** 2 + math.log(0.5) + 0.0 + 2 * half_log_2pi)
+    np.testing.assert_allclose(losses.gaussian_code_nll(codes, mean, log_std), [expected],
+                               rtol=1e-6)
+
+
+def test_l1_loss_is_the_per_example_mean_absolute_error():
+    target = np.zeros((2, 2, 2, 1), np.float32)
+    output = np.zeros((2, 2, 2, 1), np.float32)
+    output[0, 0, 0, 0] = 2.0   # one pixel of example 0 off by 2
+    output[1] = -0.5           # every pixel of example 1 off by 0.5
+    np.testing.assert_allclose(losses.l1_loss(target, output), [0.5, 0.5])

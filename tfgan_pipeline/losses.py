@@ -16,9 +16,23 @@ Papers:
         ICCV 2017, Eq. 2 with a=0, b=c=1.
     * hinge: Lim & Ye, "Geometric GAN", 2017; Miyato et al., "Spectral
         Normalization for GANs", ICLR 2018, Eq. 16-17.
+
+Auxiliary objectives, per example as well:
+    * ACGAN class loss: Odena, Olah, Shlens, "Conditional Image Synthesis with
+        Auxiliary Classifier GANs", ICML 2017, Sec. 3 (``L_C``, the log-likelihood
+        of the correct class, as a cross-entropy to minimise).
+    * InfoGAN mutual-information terms: Chen et al., "InfoGAN", NeurIPS 2016,
+        Sec. 5: ``-log Q(c|x)`` for categorical codes (softmax) and for continuous
+        codes (a factored Gaussian).
+    * pix2pix L1: Isola et al., "Image-to-Image Translation with Conditional
+        Adversarial Networks", CVPR 2017, Eq. 3.
 """
 
+import math
+
 import tensorflow as tf
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
 
 def _per_example_mean(x):
@@ -134,6 +148,63 @@ def wasserstein_gradient_penalty(critic, real, fake, alpha=None):
     grads = tf.cast(tape.gradient(total, x_hat), tf.float32)
     norms = tf.sqrt(tf.reduce_sum(tf.reshape(tf.square(grads), [batch, -1]), axis=1) + 1e-12)
     return tf.square(norms - 1.0)
+
+
+# ------------------------------------------------------------- auxiliary losses
+def auxiliary_class_loss(labels, class_logits):
+    """ACGAN's class loss ``-log P(C = label | X)`` (softmax cross-entropy), shape ``[batch]``.
+
+    Args:
+        labels: integer class ids ``[batch]``.
+        class_logits: ``[batch, num_classes]`` logits of the auxiliary classifier.
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(
+            labels=tf.cast(labels, tf.int32), logits=tf.cast(class_logits, tf.float32))
+
+
+def categorical_code_loss(codes, logits, categorical_dims):
+    """InfoGAN's ``sum_k -log Q(c_k | x)`` over the categorical codes, shape ``[batch]``.
+
+    Args:
+        codes: int ``[batch, num_codes]``, the category of each code.
+        logits: ``[batch, sum(categorical_dims)]``, Q's logits of the codes, concatenated.
+        categorical_dims: number of categories of each code.
+    """
+    logits = tf.cast(logits, tf.float32)
+    codes = tf.cast(codes, tf.int32)
+    parts = tf.split(logits, list(categorical_dims), axis=-1)
+    return tf.add_n([
+            tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes[:, k], logits=part)
+            for k, part in enumerate(parts)])
+
+
+def gaussian_code_nll(codes, mean, log_std=None):
+    """InfoGAN's Gaussian ``-log Q(c | x)`` of continuous codes, shape ``[batch]``.
+
+    ``sum_j log sigma_j + (c_j - mu_j)^2 / (2 sigma_j^2) + log(2 pi) / 2``.
+
+    Args:
+        codes: ``[batch, continuous_dim]`` sampled codes.
+        mean: ``[batch, continuous_dim]`` Q's means.
+        log_std: optional ``[batch, continuous_dim]`` Q's ``log sigma``; ``None`` fixes
+            sigma = 1 (the loss is then ``(c - mu)^2 / 2`` plus a constant).
+    """
+    codes = tf.cast(codes, tf.float32)
+    mean = tf.cast(mean, tf.float32)
+    if log_std is None:
+        per_code = 0.5 * tf.square(codes - mean) + _HALF_LOG_2PI
+    else:
+        log_std = tf.cast(log_std, tf.float32)
+        per_code = (log_std + 0.5 * tf.square((codes - mean) * tf.exp(-log_std))
+                                + _HALF_LOG_2PI)
+    return tf.reduce_sum(per_code, axis=-1)
+
+
+def l1_loss(target, output):
+    """Mean absolute error over every axis but the batch (pix2pix's L1 term), ``[batch]``."""
+    target = tf.cast(target, tf.float32)
+    output = tf.cast(output, tf.float32)
+    return _per_example_mean(tf.abs(target - output))
 
 
 # name -> (discriminator_loss, generator_loss)

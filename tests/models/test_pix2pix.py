@@ -53,7 +53,7 @@ def test_first_step_metrics_match_hand_computed_losses(gan_loss):
     l1 = np.abs(y - out).mean()
 
     model = models.Pix2Pix(gen, disc, l1_weight=10.0)
-    models.compile_pix2pix(model, gan_loss=gan_loss, run_eagerly=True)  # same math, no trace
+    models.compile_preset(model, gan_loss=gan_loss, run_eagerly=True)  # same math, no trace
     logs = model.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0).history
     np.testing.assert_allclose(logs["d_loss"][0], d_loss, rtol=1e-4)
     np.testing.assert_allclose(logs["g_gan_loss"][0], g_gan, rtol=1e-4)
@@ -68,7 +68,7 @@ def test_first_step_metrics_match_hand_computed_losses(gan_loss):
 def test_overfits_one_pair_and_l1_falls():
     keras.utils.set_random_seed(1)
     model = models.Pix2Pix(*_nets(base_filters=8))
-    models.compile_pix2pix(model, learning_rate=2e-3, steps_per_execution=10)
+    models.compile_preset(model, learning_rate=2e-3, steps_per_execution=10)
     x, y = _pairs(1)
     l1 = lambda: float(np.abs(model.translate(x, "batch_stats").numpy() - y).mean())  # noqa: E731
     before = l1()
@@ -81,7 +81,7 @@ def test_overfits_one_pair_and_l1_falls():
 
 def test_evaluate_reports_metrics_and_changes_no_variable():
     model = models.Pix2Pix(*_nets())
-    models.compile_pix2pix(model, eval_mode="paper")
+    models.compile_preset(model, eval_mode="paper")
     x, y = _pairs(4)
     before_g, before_d = _snapshot(model.generator), _snapshot(model.discriminator)
     logs = model.evaluate(x, y, batch_size=2, verbose=0, return_dict=True)
@@ -92,7 +92,7 @@ def test_evaluate_reports_metrics_and_changes_no_variable():
 
 def test_compile_and_data_errors():
     model = models.Pix2Pix(*_nets())
-    d_opt, g_opt = models.pix2pix_optimizers()
+    d_opt, g_opt = models.build_optimizers("pix2pix")
     with pytest.raises(ValueError, match="gan_loss"):
         model.compile(d_opt, g_opt, gan_loss="wasserstein")
     with pytest.raises(ValueError, match="eval_mode"):
@@ -100,10 +100,39 @@ def test_compile_and_data_errors():
     with pytest.raises(ValueError, match="l1_weight"):
         models.Pix2Pix(*_nets(), l1_weight=-1.0)
     with pytest.raises(ValueError, match="input_image, target_image"):
-        model._unpack((1, 2, 3))
+        model.real_slices((1, 2, 3))
     assert d_opt is not g_opt
     assert float(d_opt.learning_rate.numpy()) == pytest.approx(2e-4)
     assert d_opt.beta_1 == 0.5 and g_opt.beta_1 == 0.5
+
+
+def test_gradient_norms_match_a_gradient_tape_and_change_nothing():
+    keras.utils.set_random_seed(5)
+    gen, disc = _nets(dropout=0.0)
+    model = models.compile_preset(models.Pix2Pix(gen, disc, l1_weight=10.0))
+    x, y = (tf.constant(t) for t in _pairs(2))
+    before = _snapshot(gen) + _snapshot(disc)
+    norms = model.gradient_norms((x, y))
+    assert _unchanged(gen, before[:len(gen.variables)])
+    assert _unchanged(disc, before[len(gen.variables):])
+    # The same losses, written out: D's halved vanilla loss, G's non-saturating + 10 L1.
+    with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
+        out = gen(x, training=True)
+        real = tf.reshape(disc([x, y], training=True), [2, -1])
+        fake = tf.reshape(disc([x, out], training=True), [2, -1])
+        d_loss = 0.5 * tf.reduce_mean(tf.nn.softplus(-real) + tf.nn.softplus(fake))
+        g_loss = (tf.reduce_mean(tf.nn.softplus(-fake))
+                  + 10.0 * tf.reduce_mean(tf.abs(y - out)))
+    want_d = tf.linalg.global_norm(d_tape.gradient(d_loss, disc.trainable_variables))
+    want_g = tf.linalg.global_norm(g_tape.gradient(g_loss, gen.trainable_variables))
+    assert norms["d_grad_norm"] == pytest.approx(float(want_d), rel=1e-4)
+    assert norms["g_grad_norm"] == pytest.approx(float(want_g), rel=1e-4)
+    assert norms["g_grad_norm"] > 0 and norms["d_grad_norm"] > 0
+
+
+def test_generate_points_to_translate():
+    with pytest.raises(NotImplementedError, match="translate"):
+        models.Pix2Pix(*_nets()).generate(2)
 
 
 # ------------------------------------------------------------ translation
@@ -153,7 +182,7 @@ def test_translate_fn_traces_and_follows_training():
                      input_signature=[tf.TensorSpec([None, SIZE, SIZE, 3], tf.float32)])
     x, y = _pairs(2)
     first = fn(x).numpy()
-    model = models.compile_pix2pix(models.Pix2Pix(gen, disc), learning_rate=1e-2,
+    model = models.compile_preset(models.Pix2Pix(gen, disc), learning_rate=1e-2,
                                    run_eagerly=True)
     model.fit(x, y, batch_size=2, epochs=1, verbose=0)
     second = fn(x).numpy()  # same trace, new weights: the copy shares the layers
@@ -214,6 +243,7 @@ def _fit_one_step(strategy, weights, x, y, run_eagerly=False):
     return gen.get_weights(), disc.get_weights()
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_matches_one_device(mirrored_strategy):
     # The shared fixture: a second MirroredStrategy in one process would collide
     # with the first one's collective keys (see tfgan_pipeline/distribute.py).
@@ -238,7 +268,7 @@ def test_trains_under_mixed_bfloat16():
     try:
         gen, disc = _nets()
         assert gen.get_layer("enc_conv_1").compute_dtype == "bfloat16"
-        model = models.compile_pix2pix(models.Pix2Pix(gen, disc))
+        model = models.compile_preset(models.Pix2Pix(gen, disc))
         x, y = _pairs(2)
         logs = model.fit(x, y, batch_size=2, epochs=1, verbose=0).history
         assert all(np.isfinite(logs[name][0]) for name in model.metric_names)

@@ -151,61 +151,28 @@ def test_toy_data_grids_are_scatter_plots(tmp_path):
 
 
 # ------------------------------------------------------------- gradient probe
-def _linear_wgan():
-    """G ignores z and outputs its bias (0); D(x) = 3 x0 + 4 x1 (Wasserstein losses).
+def test_tensorboard_records_the_models_own_gradient_norms(tmp_path):
+    class Probed(models.GAN):
+        batches = []
 
-    d_loss = mean D(fake) - mean D(real): grad w.r.t. D's kernel is mean(fake) -
-    mean(real), w.r.t. its bias 0. g_loss = -mean D(G(z)): grad w.r.t. G's bias is
-    -w = -(3, 4), w.r.t. its kernel 0 (its input is zeroed).
-    """
-    z = keras.Input((3,))
-    fake = keras.layers.Dense(2)(keras.layers.Lambda(lambda t: t * 0.0)(z))
-    x = keras.Input((2,))
-    score = keras.layers.Dense(1, kernel_initializer=keras.initializers.Constant([[3.0], [4.0]]))(x)
-    gan = models.GAN(keras.Model(z, fake), keras.Model(x, score), latent_dim=3)
-    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), loss="wasserstein")
-    return gan
+        def gradient_norms(self, batch):
+            self.batches.append(np.asarray(batch))
+            return {"d_grad_norm": 1.25 * len(self.batches), "g_grad_norm": 2.5}
 
-
-REAL = np.array([[1.0, 2.0], [3.0, 4.0]], np.float32)  # mean (2, 3)
-
-
-def test_gradient_norm_probe_hand_computed():
-    norms = cb.gradient_norm_probe(_linear_wgan(), REAL)
-    assert norms["d_grad_norm"] == pytest.approx(np.sqrt(2.0 ** 2 + 3.0 ** 2), rel=1e-6)
-    assert norms["g_grad_norm"] == pytest.approx(5.0, rel=1e-6)
-
-
-def test_gradient_norm_probe_is_replica_independent(mirrored_strategy):
-    with mirrored_strategy.scope():
-        gan = _linear_wgan()
-    norms = cb.gradient_norm_probe(gan, REAL)
-    assert norms["d_grad_norm"] == pytest.approx(np.sqrt(13.0), rel=1e-6)
-    assert norms["g_grad_norm"] == pytest.approx(5.0, rel=1e-6)
-
-
-def test_gradient_norm_probe_leaves_no_trace():
-    gan = _tiny_gan()
-    models.compile_preset(gan, "wgan")  # clipping would change fresh weights at step 0
-    before = [v.numpy().copy() for v in gan.variables]
-    x = np.random.default_rng(1).uniform(-1, 1, (10, 16, 16, 1)).astype("float32")
-    norms = cb.make_gradient_norm_probe(gan)(x)
-    assert norms["d_grad_norm"] > 0 and norms["g_grad_norm"] > 0
-    after = [v.numpy() for v in gan.variables]
-    assert all(np.array_equal(a, b) for a, b in zip(before, after))
-    assert int(gan.g_optimizer.iterations.numpy()) == 0
-    assert "apply_gradients" not in vars(gan)
-
-
-def test_gradient_norm_probe_conditional_model():
-    cgan = models.ConditionalGAN(
-        networks.conditional_dcgan_generator(8, 3, image_size=16, channels=1, width=4),
-        networks.conditional_dcgan_discriminator(3, image_size=16, channels=1, width=4),
-        latent_dim=8, num_classes=3)
-    models.compile_cgan(cgan)
-    x = np.random.default_rng(2).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
-    norms = cb.gradient_norm_probe(cgan, (x, np.array([0, 1, 2, 0], np.int32)))
-    assert norms["d_grad_norm"] > 0 and norms["g_grad_norm"] > 0
+    gan = Probed(networks.dcgan_generator(8, image_size=16, channels=1, width=4),
+                 networks.dcgan_discriminator(image_size=16, channels=1, width=4),
+                 latent_dim=8)
+    models.compile_preset(gan)
+    x = np.random.default_rng(1).uniform(-1, 1, (4, 16, 16, 1)).astype("float32")
+    board = cb.TensorBoardGAN(str(tmp_path / "tensorboard"), every_n_steps=2, num_images=4,
+                              probe_data=x)
+    gan.fit(tf.data.Dataset.from_tensors(x).repeat(), epochs=1, steps_per_epoch=4, verbose=0,
+            callbacks=[board])
+    board.close()
+    scalars, _ = _events(str(tmp_path))
+    assert [(s, float(v)) for s, v in scalars["d_grad_norm"]] == [(2, 1.25), (4, 2.5)]
+    assert [float(v) for _, v in scalars["g_grad_norm"]] == [2.5, 2.5]
+    assert all(np.array_equal(b, x) for b in Probed.batches)
 
 
 def test_unsupported_model_is_skipped_with_one_warning(tmp_path, caplog):
@@ -217,9 +184,6 @@ def test_unsupported_model_is_skipped_with_one_warning(tmp_path, caplog):
         def call(self, x):
             return self.dense(x)
 
-    with pytest.raises(cb.UnsupportedModelError, match="gradient_norms"):
-        cb.make_gradient_norm_probe(Plain())
-
     model = Plain()
     model.compile(keras.optimizers.SGD(0.1), loss="mse")
     x = np.ones((8, 2), np.float32)
@@ -230,3 +194,19 @@ def test_unsupported_model_is_skipped_with_one_warning(tmp_path, caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert sum("gradient norms disabled" in m for m in messages) == 1
     assert sum("sample images disabled" in m for m in messages) == 1
+
+
+def test_an_error_inside_gradient_norms_is_not_hidden(tmp_path):
+    class Broken(models.GAN):
+        def gradient_norms(self, batch):
+            raise RuntimeError("probe bug")
+
+    gan = Broken(networks.dcgan_generator(8, image_size=16, channels=1, width=4),
+                 networks.dcgan_discriminator(image_size=16, channels=1, width=4),
+                 latent_dim=8)
+    models.compile_preset(gan)
+    board = cb.TensorBoardGAN(str(tmp_path), every_n_steps=1, num_images=4,
+                              probe_data=_dataset())
+    with pytest.raises(RuntimeError, match="probe bug"):
+        gan.fit(_dataset(), epochs=1, steps_per_epoch=2, verbose=0, callbacks=[board])
+    board.close()

@@ -81,7 +81,7 @@ def test_interpolation_grid_shapes_png_and_shared_endpoints(gan, tmp_path):
     np.testing.assert_allclose(slerp[ends], lerp[ends], atol=1e-5)
     assert np.abs(slerp[1] - lerp[1]).max() > 1e-4  # the paths differ in between
     z = np.random.default_rng(3).standard_normal((2, 2, LATENT)).astype(np.float32)
-    np.testing.assert_allclose(slerp[4], gan.generate_from_latent(z[1, :1]).numpy()[0],
+    np.testing.assert_allclose(slerp[4], gan.generate(1, noise=z[1, :1]).numpy()[0],
                                atol=1e-5)
     with pytest.raises(ValueError, match="Unknown interpolation"):
         latent.interpolation_grid(gan, 1, 3, method="cubic")
@@ -93,7 +93,7 @@ def test_latent_walk_grid_rows_share_the_base_vector(gan, tmp_path):
     assert out.shape == (6, 16, 16, 1)
     assert _png_shape(path) == (32, 48, 1)
     base = np.random.default_rng(1).standard_normal(LATENT).astype(np.float32)
-    expected = gan.generate_from_latent(latent.latent_walk(base, 5, [-2.0, 0.0, 2.0])).numpy()
+    expected = gan.generate(3, noise=latent.latent_walk(base, 5, [-2.0, 0.0, 2.0])).numpy()
     np.testing.assert_allclose(out[3:], expected, atol=1e-5)
 
 
@@ -107,7 +107,7 @@ def test_class_conditional_grid_rows_are_classes(tmp_path):
     assert out.shape == (6, 16, 16, 1)
     assert _png_shape(path) == (48, 32, 1)
     z = np.random.default_rng(4).standard_normal((2, LATENT)).astype(np.float32)
-    np.testing.assert_allclose(out[2:4], cgan.generate_from_latent(z, labels=[1, 1]).numpy(),
+    np.testing.assert_allclose(out[2:4], cgan.generate(2, noise=z, labels=[1, 1]).numpy(),
                                atol=1e-5)
 
 

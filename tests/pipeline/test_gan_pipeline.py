@@ -12,7 +12,12 @@ import pytest
 import tensorflow as tf
 
 from tfgan_pipeline import config as config_lib
+from tfgan_pipeline.data import toy
+from tfgan_pipeline.evaluation import toy_mode_coverage
 from tfgan_pipeline.pipeline import gan as gan_job
+
+#: End-to-end runs: the "slow" tier (see BUILD.md, "Test tiers").
+pytestmark = pytest.mark.slow
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -26,7 +31,12 @@ def test_toy_run_writes_outputs_and_resumes(tmp_path):
     for name in ("config.json", "samples.png", "metrics.json"):
         assert os.path.exists(os.path.join(first.output_dir, name)), name
     metrics = json.load(open(first.metrics_path))
-    assert metrics["num_modes"] == 8 and 0 <= metrics["modes_covered"] <= 8
+    # The reported coverage is that of the trained generator's samples (seeded).
+    samples = first.model.generate(cfg.num_samples, seed=cfg.seed).numpy()
+    coverage = toy_mode_coverage(samples, toy.get_toy("ring8"))
+    assert metrics["num_modes"] == 8
+    assert metrics["modes_covered"] == coverage.modes_covered
+    assert metrics["high_quality_fraction"] == pytest.approx(coverage.high_quality_fraction)
     assert any("step 60/60" in line for line in logs)
 
     # Rerun asking for more steps continues from the checkpoint instead of restarting.
@@ -81,21 +91,27 @@ def test_image_run_on_an_idx_folder(tmp_path, family, extra_metric, visual):
                                        "feature_classifier.keras"))
     assert os.listdir(os.path.join(result.output_dir, "tensorboard"))
     assert report.check_report_links(result.report_path) == []
-    # The generator is served: a SavedModel version whose signature reproduces generate().
+    # The generator is served: a SavedModel version that computes the trained
+    # generator's images for the same inputs.
     assert result.export_version == 1
     loaded = tf.saved_model.load(result.export_path)
+    gan = result.model
     z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
     if family in ("cgan", "acgan"):
         labels = np.array([0, 3, 9], np.int32)
         served = loaded.signatures["serving_default"](z=tf.constant(z), label=tf.constant(labels))
+        expected = gan.generate(3, noise=z, labels=labels)
         with pytest.raises(tf.errors.InvalidArgumentError, match="label must be < num_classes"):
             loaded.signatures["serving_default"](z=tf.constant(z), label=tf.constant([0, 1, 10]))
     elif family == "infogan":
         z = np.random.default_rng(0).normal(size=(3, 8 + 10 + 2)).astype("float32")
         served = loaded.signatures["serving_default"](z=tf.constant(z))
+        expected = gan.generator(z, training=False)
     else:
         served = loaded.signatures["serving_default"](z=tf.constant(z))
+        expected = gan.generate(3, noise=z)
     assert served["images"].shape == (3, 32, 32, 1)
+    np.testing.assert_allclose(served["images"].numpy(), np.asarray(expected), atol=1e-5)
 
 
 def test_unknown_dataset_is_named_in_the_error(tmp_path):

@@ -13,12 +13,17 @@ import tensorflow as tf
 from tfgan_pipeline import config as config_lib
 from tfgan_pipeline.pipeline import pix2pix as pix2pix_job
 
+#: End-to-end runs: the "slow" tier (see BUILD.md, "Test tiers").
+pytestmark = pytest.mark.slow
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def _cfg(out, **kw):
+    # batch_stats: deterministic test-time mode, so served and in-process outputs compare.
     base = dict(output_dir=str(out), image_size=32, load_size=36, base_filters=4, train_steps=4,
-                checkpoint_every=2, synthetic_pairs=16, model_name="tiny")
+                checkpoint_every=2, synthetic_pairs=16, model_name="tiny",
+                eval_mode="batch_stats")
     base.update(kw)
     return config_lib.Pix2PixConfig(**base)
 
@@ -57,10 +62,19 @@ def test_run_writes_every_stage(first_run):
 def test_exported_model_serves_png_bytes(first_run):
     result, _ = first_run
     loaded = tf.saved_model.load(result.export_path)
-    png = tf.io.encode_png(tf.zeros([50, 70, 3], tf.uint8))
-    out = loaded.signatures["serving_default"](image_bytes=tf.stack([png, png]))
-    decoded = tf.io.decode_png(out["output_png_bytes"][0])
+    pixels = np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    png = tf.io.encode_png(pixels)
+    out = loaded.signatures["serving_default"](image_bytes=tf.stack([png]))
+    decoded = tf.io.decode_png(out["output_png_bytes"][0]).numpy()
+    # The served PNG is the trained model's translation of the same image.
+    x = pixels[None].astype(np.float32) / 127.5 - 1.0
+    expected = result.model.translate(x, mode="batch_stats").numpy()[0]
+    expected = np.clip(np.round((expected + 1.0) * 127.5), 0, 255)
     assert decoded.shape == (32, 32, 3)
+    assert np.abs(decoded.astype(np.float32) - expected).max() <= 1.0
+    other = loaded.signatures["serving_default"](
+        image_bytes=tf.stack([tf.io.encode_png(tf.zeros([50, 70, 3], tf.uint8))]))
+    assert tf.io.decode_png(other["output_png_bytes"][0]).shape == (32, 32, 3)
     with pytest.raises(tf.errors.InvalidArgumentError, match="not a decodable PNG or JPEG"):
         loaded.signatures["serving_default"](image_bytes=tf.constant([b"not an image"]))
 

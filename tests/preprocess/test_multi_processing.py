@@ -6,7 +6,12 @@ build tf.train.Example protos, which costs ~10 s per worker on 2 cores.
 
 import os
 
+import pytest
+
 from tfgan_pipeline.preprocess import beam_pipeline
+
+#: End-to-end runs: the "slow" tier (see BUILD.md, "Test tiers").
+pytestmark = pytest.mark.slow
 
 
 def test_overwrite_with_two_workers_gives_the_same_records(flat_data):

@@ -1,14 +1,17 @@
-"""Training models: one GAN variant per module, all on :class:`GANBase`."""
+"""Training models: one GAN variant per module, all on the :class:`GANBase` template.
 
-from tfgan_pipeline.models.acgan import ACGAN, compile_acgan
+Paper hyper-parameters live in one table, :data:`presets.PRESETS`;
+``compile_preset(model)`` compiles a model with its family's row.
+"""
+
+from tfgan_pipeline.models.acgan import ACGAN
 from tfgan_pipeline.models.base import GANBase
-from tfgan_pipeline.models.cgan import ConditionalGAN, compile_cgan
-from tfgan_pipeline.models.gan import GAN, PRESETS, compile_preset
-from tfgan_pipeline.models.infogan import InfoGAN, compile_infogan
-from tfgan_pipeline.models.pix2pix import (Pix2Pix, compile_pix2pix, make_translate_fn,
-                                           pix2pix_optimizers)
+from tfgan_pipeline.models.cgan import ConditionalGAN
+from tfgan_pipeline.models.gan import GAN
+from tfgan_pipeline.models.infogan import InfoGAN
+from tfgan_pipeline.models.pix2pix import Pix2Pix, make_translate_fn
+from tfgan_pipeline.models.presets import (PRESETS, build_optimizers, compile_preset,
+                                           get_preset)
 
-__all__ = ["GANBase", "GAN", "PRESETS", "compile_preset",
-           "ConditionalGAN", "compile_cgan", "ACGAN", "compile_acgan",
-           "InfoGAN", "compile_infogan",
-           "Pix2Pix", "compile_pix2pix", "make_translate_fn", "pix2pix_optimizers"]
+__all__ = ["GANBase", "GAN", "ConditionalGAN", "ACGAN", "InfoGAN", "Pix2Pix",
+           "make_translate_fn", "PRESETS", "build_optimizers", "compile_preset", "get_preset"]

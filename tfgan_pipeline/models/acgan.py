@@ -19,12 +19,15 @@ losses to minimise and ``w = class_loss_weight``:
 
 where ``d_adv`` / ``g_adv`` are the named loss family (``"non_saturating"`` by
 default, i.e. G minimises ``-log D_S(G(z))`` rather than maximising ``-L_S``, the
-usual non-saturating form) and ``CE`` is the softmax cross-entropy. Generated
-labels are drawn uniformly (:meth:`ConditionalGAN.sample_labels`); datasets yield
-``(images, labels)`` as for :class:`ConditionalGAN`, with the same label checks,
-``d_steps`` slicing, weight clipping and gradient penalty (on the source output).
-Optimizer preset :func:`compile_acgan`: Adam 2e-4, beta1 0.5 (the paper's
-appendix).
+usual non-saturating form) and ``CE`` is :func:`tfgan_pipeline.losses.auxiliary_class_loss`.
+Generated labels are drawn uniformly (:meth:`ConditionalGAN.sample_condition`);
+datasets yield ``(images, labels)`` as for :class:`ConditionalGAN`, with the same
+label checks, ``d_steps`` slicing, weight clipping and gradient penalty (on the
+source output). Optimizer preset: the ``"acgan"`` row of
+:mod:`tfgan_pipeline.models.presets` (Adam 2e-4, beta1 0.5, the paper's appendix).
+
+This file overrides only what differs from :class:`ConditionalGAN`: the
+discriminator's two heads and the class terms of both players.
 
 Networks: a conditional generator ``[z, labels] -> images``
 (``networks.conditional_dcgan_generator``) and a discriminator
@@ -39,39 +42,14 @@ term), ``g_class_loss`` (CE of the requested labels on generated samples, G step
 
 import tensorflow as tf
 
-from tfgan_pipeline.models.cgan import ConditionalGAN, adam_pair
+from tfgan_pipeline import losses as losses_lib
+from tfgan_pipeline.models.cgan import ConditionalGAN
 
 
-def auxiliary_class_loss(labels, class_logits):
-    """Per-example softmax cross-entropy ``-log P(C = label | X)``, shape ``[batch]``.
-
-    Args:
-      labels: integer class ids ``[batch]``.
-      class_logits: ``[batch, num_classes]`` logits.
-    """
-    class_logits = tf.cast(class_logits, tf.float32)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(
-        labels=tf.cast(labels, tf.int32), logits=class_logits)
-
-
-def class_accuracy(labels, class_logits):
-    """Fraction of ``argmax(class_logits) == labels`` (a scalar on this replica)."""
+def class_hits(labels, class_logits):
+    """1.0 where ``argmax(class_logits) == labels``, else 0.0: shape ``[batch]``."""
     predicted = tf.argmax(class_logits, axis=-1, output_type=tf.int32)
-    return tf.reduce_mean(tf.cast(tf.equal(predicted, tf.cast(labels, tf.int32)), tf.float32))
-
-
-def _split_outputs(outputs, num_classes):
-    if not isinstance(outputs, (tuple, list)) or len(outputs) != 2:
-        raise ValueError(
-            "ACGAN's discriminator must return [source_logit, class_logits]; got "
-            f"{type(outputs).__name__}. Build it with networks.acgan_discriminator.")
-    source, classes = outputs
-    if classes.shape.rank != 2 or (classes.shape[-1] is not None and
-                                   classes.shape[-1] != num_classes):
-        raise ValueError(
-            f"ACGAN's class logits must have shape [batch, num_classes={num_classes}], "
-            f"got {classes.shape}.")
-    return tf.cast(source, tf.float32), tf.cast(classes, tf.float32)
+    return tf.cast(tf.equal(predicted, tf.cast(labels, tf.int32)), tf.float32)
 
 
 class ACGAN(ConditionalGAN):
@@ -87,100 +65,52 @@ class ACGAN(ConditionalGAN):
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "gp", "d_class_loss",
                     "g_class_loss", "real_accuracy", "fake_accuracy")
+    default_preset = "acgan"
 
     _discriminator_inputs = 1
 
-    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", d_steps=1,
-                gradient_penalty_weight=0.0, clip_value=None, class_loss_weight=1.0,
-                fake_class_loss=True, **kwargs):
+    def compile(self, d_optimizer, g_optimizer, class_loss_weight=1.0, fake_class_loss=True,
+                **kwargs):
         """Configures optimizers, the source loss and the class loss.
 
         Args:
-          d_optimizer, g_optimizer, loss, d_steps, gradient_penalty_weight, clip_value:
-            as :meth:`GAN.compile` (the loss, penalty and clipping act on the source
-            output).
+          d_optimizer, g_optimizer: as :meth:`GAN.compile`.
           class_loss_weight: ``w``, weight of the class cross-entropy for both players
             (paper: 1).
           fake_class_loss: include D's class loss on generated samples (paper: yes).
-          **kwargs: see :meth:`GANBase.compile`.
+          **kwargs: :meth:`GAN.compile` options (``loss``, ``d_steps``,
+            ``gradient_penalty_weight``, ``clip_value``: they act on the source
+            output) and :meth:`GANBase.compile` ones.
         """
         if class_loss_weight < 0:
             raise ValueError(f"class_loss_weight must be >= 0, got {class_loss_weight}.")
         self.class_loss_weight = float(class_loss_weight)
         self.fake_class_loss = bool(fake_class_loss)
-        super().compile(d_optimizer, g_optimizer, loss=loss, d_steps=d_steps,
-                        gradient_penalty_weight=gradient_penalty_weight,
-                        clip_value=clip_value, **kwargs)
+        super().compile(d_optimizer, g_optimizer, **kwargs)
 
-    def _discriminate(self, images):
-        return _split_outputs(self.discriminator(images, training=True), self.num_classes)
+    # ------------------------------------------------------------------ hooks
+    def discriminate(self, images, condition):
+        outputs = self.discriminator(images, training=True)
+        if not isinstance(outputs, (tuple, list)) or len(outputs) != 2:
+            raise ValueError(
+                "ACGAN's discriminator must return [source_logit, class_logits]; got "
+                f"{type(outputs).__name__}. Build it with networks.acgan_discriminator.")
+        source, classes = outputs
+        if classes.shape.rank != 2 or (classes.shape[-1] is not None and
+                                       classes.shape[-1] != self.num_classes):
+            raise ValueError(
+                f"ACGAN's class logits must have shape [batch, num_classes={self.num_classes}],"
+                f" got {classes.shape}.")
+        return {"score": tf.cast(source, tf.float32), "classes": tf.cast(classes, tf.float32)}
 
-    def _critic(self, labels):
-        return lambda x, training=True: self.discriminator(x, training=training)[0]
+    def discriminator_extras(self, real_condition, real_out, fake_condition, fake_out):
+        class_loss = losses_lib.auxiliary_class_loss(real_condition, real_out["classes"])
+        if self.fake_class_loss:
+            class_loss += losses_lib.auxiliary_class_loss(fake_condition, fake_out["classes"])
+        return {"loss": self.class_loss_weight * class_loss, "d_class_loss": class_loss,
+                "real_accuracy": class_hits(real_condition, real_out["classes"])}
 
-    def _discriminator_step(self, real, labels):
-        batch = tf.shape(real)[0]
-        z = self.sample_latent(batch)
-        fake_labels = self.sample_labels(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator([z, fake_labels], training=True)
-            real_src, real_cls = self._discriminate(real)
-            fake_src, fake_cls = self._discriminate(fake)
-            class_loss = auxiliary_class_loss(labels, real_cls)
-            if self.fake_class_loss:
-                class_loss += auxiliary_class_loss(fake_labels, fake_cls)
-            per_example, gp = self.add_gradient_penalty(
-                self.d_loss_fn(real_src, fake_src) + self.class_loss_weight * class_loss,
-                self._critic(labels), real, fake)
-            d_loss = self.reduce_loss(per_example)
-        self.update_discriminator(tape, d_loss)
-        return dict(d_loss=d_loss, d_real=tf.reduce_mean(real_src),
-                    d_fake=tf.reduce_mean(fake_src), gp=tf.reduce_mean(gp),
-                    d_class_loss=tf.reduce_mean(class_loss),
-                    real_accuracy=class_accuracy(labels, real_cls))
-
-    def _generator_step(self, batch):
-        z = self.sample_latent(batch)
-        fake_labels = self.sample_labels(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator([z, fake_labels], training=True)
-            fake_src, fake_cls = self._discriminate(fake)
-            class_loss = auxiliary_class_loss(fake_labels, fake_cls)
-            g_loss = self.reduce_loss(self.g_loss_fn(fake_src)
-                                      + self.class_loss_weight * class_loss)
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
-        return dict(g_loss=g_loss, g_class_loss=tf.reduce_mean(class_loss),
-                    fake_accuracy=class_accuracy(fake_labels, fake_cls))
-
-    def train_step(self, data):
-        slices = self._real_slices(data)
-
-        # 1. k discriminator updates: source + class loss on real and generated data.
-        for images, labels in slices:
-            d_values = self._discriminator_step(images, labels)
-
-        # 2. One generator update: fool the source head, satisfy the class head.
-        g_values = self._generator_step(tf.shape(slices[0][0])[0])
-
-        replicas = self.num_replicas()
-        d_values["d_loss"] *= replicas
-        g_values["g_loss"] *= replicas
-        return self.update_metrics(**d_values, **g_values)
-
-
-def compile_acgan(model, d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5,
-                  **compile_kwargs):
-    """Compiles an :class:`ACGAN` with the paper's Adam (lr 2e-4, beta1 0.5).
-
-    Args:
-      model: the :class:`ACGAN`.
-      d_learning_rate, g_learning_rate, beta_1: Adam settings.
-      **compile_kwargs: passed to :meth:`ACGAN.compile` (``class_loss_weight=``,
-        ``loss=``, ``d_steps=``, ...).
-
-    Returns:
-      ``model``, compiled.
-    """
-    d_opt, g_opt = adam_pair(d_learning_rate, g_learning_rate, beta_1)
-    model.compile(d_opt, g_opt, **compile_kwargs)
-    return model
+    def generator_extras(self, fake_condition, fake_out):
+        class_loss = losses_lib.auxiliary_class_loss(fake_condition, fake_out["classes"])
+        return {"loss": self.class_loss_weight * class_loss, "g_class_loss": class_loss,
+                "fake_accuracy": class_hits(fake_condition, fake_out["classes"])}

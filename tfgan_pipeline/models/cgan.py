@@ -14,7 +14,7 @@ valid range (the networks' one-hot layer would otherwise map them to zeros).
 
 Fake labels: every discriminator and generator step draws the generated samples'
 labels uniformly from ``0 .. num_classes - 1`` with ``tf.random`` (per replica),
-through one overridable method, :meth:`ConditionalGAN.sample_labels`; the real
+through the template's hook :meth:`ConditionalGAN.sample_condition`; the real
 batch's labels are used only for the real term. Uniform labels match a
 class-balanced dataset such as MNIST.
 
@@ -24,17 +24,20 @@ images and labels alike, is split into ``d_steps`` real slices; see ``gan.py``),
 WGAN weight clipping, and the WGAN-GP gradient penalty. The penalty interpolates
 real and generated images and evaluates the critic there with the *real* slice's
 labels (the labels are a conditioning input, not a point of the interpolation).
-Optimizer presets: :func:`compile_cgan` (Adam 2e-4, beta1 0.5 as in DCGAN; the
-paper's SGD schedule is not reproduced).
+Optimizer preset: the ``"cgan"`` row of :mod:`tfgan_pipeline.models.presets`.
+
+This file overrides only what differs from :class:`GAN`: the labelled real
+slices, the fake labels, the generator and discriminator inputs, and
+``generate(..., labels=)``.
 
 Metrics: ``d_loss``, ``g_loss``, ``d_real``, ``d_fake`` (mean raw discriminator
 output on real and generated pairs) and ``gp``.
 """
 
-import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_pipeline.models.base import split_batch
 from tfgan_pipeline.models.gan import GAN
 from tfgan_pipeline.networks.conditional import check_num_classes
 
@@ -99,33 +102,6 @@ def labels_for_generation(num_samples, num_classes, labels=None, owner="Conditio
     return check_labels(tf.constant(values), num_classes, num_samples, owner=f"{owner}.generate")
 
 
-def noise_for_generation(num_samples, latent_dim, seed=None, noise=None, owner="ConditionalGAN"):
-    """``z`` for ``generate``: given (``[latent_dim]`` broadcast or ``[N, latent_dim]``) or drawn.
-
-    Drawn noise is ``stateless_normal([N, latent_dim], seed=[seed, 0])`` for an int
-    ``seed`` (the same ``z`` as ``GANBase.generate``), fresh ``tf.random`` otherwise.
-    """
-    if noise is None:
-        if seed is None:
-            return tf.random.normal([num_samples, latent_dim])
-        return tf.random.stateless_normal([num_samples, latent_dim], seed=[int(seed), 0])
-    noise = tf.convert_to_tensor(noise, tf.float32)
-    if noise.shape == (latent_dim,):
-        return tf.tile(noise[None], [num_samples, 1])
-    if noise.shape != (num_samples, latent_dim):
-        raise ValueError(
-            f"{owner}.generate: noise must have shape [{latent_dim}] (shared by every "
-            f"sample) or [{num_samples}, {latent_dim}], got {noise.shape}.")
-    return noise
-
-
-def check_num_samples(num_samples):
-    num_samples = int(num_samples)
-    if num_samples <= 0:
-        raise ValueError(f"num_samples must be positive, got {num_samples}.")
-    return num_samples
-
-
 def unpack_labelled(data, owner):
     """``(images, labels)`` from a ``train_step`` argument, or a ``ValueError`` saying why not."""
     if not isinstance(data, (tuple, list)) or len(data) != 2:
@@ -142,6 +118,7 @@ def network_inputs(model):
     """Number of inputs of a functional model, ``None`` when unknown (subclassed)."""
     inputs = getattr(model, "inputs", None)
     return None if inputs is None else len(inputs)
+
 
 
 class ConditionalGAN(GAN):
@@ -162,14 +139,15 @@ class ConditionalGAN(GAN):
           networks.conditional_dcgan_generator(64, 10, image_size=28, channels=1),
           networks.conditional_dcgan_discriminator(10, image_size=28, channels=1),
           latent_dim=64, num_classes=10)
-      models.compile_cgan(cgan)
+      models.compile_preset(cgan)                  # the "cgan" row
       cgan.fit(data.mnist.mnist_dataset(folder, 64, with_labels=True), epochs=5,
                steps_per_epoch=150)
       sevens = cgan.generate(16, labels=7, seed=0)
       ```
     """
 
-    metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "gp")
+    conditioning = ("labels",)
+    default_preset = "cgan"
 
     #: Inputs the discriminator takes: ``[images, labels]``.
     _discriminator_inputs = 2
@@ -192,121 +170,25 @@ class ConditionalGAN(GAN):
                    if self._discriminator_inputs == 2
                    else "Build it with networks.acgan_discriminator."))
 
-    # ------------------------------------------------------------ randomness
-    def sample_labels(self, batch_size):
-        """Draws generated samples' labels uniformly from ``0 .. num_classes - 1`` (int32)."""
+    # ------------------------------------------------------------------ hooks
+    def real_slices(self, data):
+        """Validated ``[(images, labels), ...]``: one real slice per discriminator update."""
+        owner = type(self).__name__
+        images, labels = unpack_labelled(data, owner)
+        labels = check_labels(labels, self.num_classes, images.shape[0], owner)
+        return split_batch((images, labels), self.d_steps, owner)
+
+    def sample_condition(self, batch_size):
+        """Generated samples' labels, uniform over ``0 .. num_classes - 1`` (int32)."""
         return tf.random.uniform([batch_size], 0, self.num_classes, dtype=tf.int32)
 
-    # -------------------------------------------------------------- train step
-    def _critic(self, labels):
-        """The source score as a function of images alone (for the gradient penalty)."""
-        return lambda x, training=True: self.discriminator([x, labels], training=training)
+    def generator_inputs(self, z, condition):
+        return [z, condition]
 
-    def _discriminator_step(self, real, labels):
-        batch = tf.shape(real)[0]
-        z = self.sample_latent(batch)
-        fake_labels = self.sample_labels(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator([z, fake_labels], training=True)
-            real_out = tf.cast(self.discriminator([real, labels], training=True), tf.float32)
-            fake_out = tf.cast(self.discriminator([fake, fake_labels], training=True),
-                               tf.float32)
-            per_example, gp = self.add_gradient_penalty(
-                self.d_loss_fn(real_out, fake_out), self._critic(labels), real, fake)
-            d_loss = self.reduce_loss(per_example)
-        self.update_discriminator(tape, d_loss)
-        return d_loss, real_out, fake_out, gp
+    def discriminate(self, images, condition):
+        return {"score": tf.cast(self.discriminator([images, condition], training=True),
+                                 tf.float32)}
 
-    def _generator_step(self, batch):
-        z = self.sample_latent(batch)
-        fake_labels = self.sample_labels(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator([z, fake_labels], training=True)
-            fake_out = tf.cast(self.discriminator([fake, fake_labels], training=True),
-                               tf.float32)
-            g_loss = self.reduce_loss(self.g_loss_fn(fake_out))
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
-        return g_loss
-
-    def _real_slices(self, data):
-        """Validated ``[(images, labels), ...]``: one real slice per discriminator step."""
-        images, labels = unpack_labelled(data, type(self).__name__)
-        labels = check_labels(labels, self.num_classes, images.shape[0], type(self).__name__)
-        return list(zip(self._split_for_d_steps(images), self._split_for_d_steps(labels)))
-
-    def train_step(self, data):
-        slices = self._real_slices(data)
-
-        # 1. k discriminator updates, each on a fresh real slice, fresh z and labels.
-        for images, labels in slices:
-            d_loss, real_out, fake_out, gp = self._discriminator_step(images, labels)
-
-        # 2. One generator update on fresh z and labels.
-        g_loss = self._generator_step(tf.shape(slices[0][0])[0])
-
-        return self.update_metrics(
-            d_loss=d_loss * self.num_replicas(), g_loss=g_loss * self.num_replicas(),
-            d_real=tf.reduce_mean(real_out), d_fake=tf.reduce_mean(fake_out),
-            gp=tf.reduce_mean(gp))
-
-    # ------------------------------------------------------------------ sampling
-    def generate(self, num_samples, labels=None, seed=None, noise=None, batch_size=256):
-        """Returns ``num_samples`` generated images (float32) of the requested classes.
-
-        Args:
-          num_samples: how many samples.
-          labels: ``None`` cycles through the classes (0, 1, ..., num_classes - 1,
-            0, ...); an int gives every sample that class; else ``num_samples`` ids.
-          seed: an int for reproducible ``z`` (``stateless_normal(seed=[seed, 0])``,
-            the same ``z`` as ``GAN.generate``); ``None`` draws fresh noise.
-          noise: optional explicit ``z``: ``[latent_dim]`` (shared by every sample,
-            e.g. to sweep the label with the style fixed) or
-            ``[num_samples, latent_dim]``. Overrides ``seed``.
-          batch_size: generator batch size, to bound memory.
-
-        Raises:
-          ValueError: for labels of the wrong shape or outside ``[0, num_classes)``.
-        """
-        num_samples = check_num_samples(num_samples)
-        owner = type(self).__name__
-        labels = labels_for_generation(num_samples, self.num_classes, labels, owner)
-        z = noise_for_generation(num_samples, self.latent_dim, seed, noise, owner)
-        return self.generate_from_latent(z, labels, batch_size=batch_size)
-
-    def generate_from_latent(self, z, labels=None, batch_size=256):
-        """Runs the generator (inference mode) on given ``z`` and labels, in batches.
-
-        ``labels=None`` cycles through the classes, as in :meth:`generate`.
-        """
-        z = tf.convert_to_tensor(z, tf.float32)
-        n = int(z.shape[0])
-        labels = labels_for_generation(n, self.num_classes, labels, type(self).__name__)
-        out = [tf.cast(self.generator([z[i:i + batch_size], labels[i:i + batch_size]],
-                                      training=False), tf.float32)
-               for i in range(0, n, batch_size)]
-        return tf.concat(out, axis=0)
-
-
-# ------------------------------------------------------------------ presets
-def adam_pair(d_learning_rate, g_learning_rate, beta_1=0.5, beta_2=0.999):
-    """Two Adam optimizers ``(d_optimizer, g_optimizer)``."""
-    return (keras.optimizers.Adam(learning_rate=d_learning_rate, beta_1=beta_1, beta_2=beta_2),
-            keras.optimizers.Adam(learning_rate=g_learning_rate, beta_1=beta_1, beta_2=beta_2))
-
-
-def compile_cgan(model, d_learning_rate=2e-4, g_learning_rate=2e-4, beta_1=0.5,
-                 **compile_kwargs):
-    """Compiles a :class:`ConditionalGAN` with DCGAN's Adam (2e-4, beta1 0.5).
-
-    Args:
-      model: the :class:`ConditionalGAN`.
-      d_learning_rate, g_learning_rate, beta_1: Adam settings.
-      **compile_kwargs: passed to ``compile`` (``loss=`` — default
-        ``"non_saturating"`` —, ``d_steps=``, ``steps_per_execution=``, ...).
-
-    Returns:
-      ``model``, compiled.
-    """
-    d_opt, g_opt = adam_pair(d_learning_rate, g_learning_rate, beta_1)
-    model.compile(d_opt, g_opt, **compile_kwargs)
-    return model
+    def condition_for_generation(self, num_samples, seed=None, labels=None):
+        """``labels=None`` cycles 0, 1, ..., an int repeats, else ``num_samples`` ids."""
+        return labels_for_generation(num_samples, self.num_classes, labels, type(self).__name__)

@@ -1,34 +1,40 @@
-"""Unconditional GAN trained with ``model.fit``: vanilla, DCGAN, WGAN, WGAN-GP, LSGAN, hinge.
+"""Latent-variable GANs trained with ``model.fit``: vanilla, DCGAN, WGAN, WGAN-GP, LSGAN, hinge.
 
 Papers:
   * Goodfellow et al., "Generative Adversarial Nets", NeurIPS 2014 — Algorithm 1
     (k discriminator steps per generator step; minimax and the non-saturating
     generator loss of Sec. 3).
   * Radford, Metz, Chintala, "Unsupervised Representation Learning with Deep
-    Convolutional GANs", ICLR 2016 (DCGAN: Adam lr 2e-4, beta1 0.5).
+    Convolutional GANs", ICLR 2016 (DCGAN).
   * Arjovsky, Chintala, Bottou, "Wasserstein GAN", ICML 2017 — Algorithm 1
-    (RMSProp 5e-5, weight clipping c = 0.01, n_critic = 5).
+    (weight clipping after every critic update, n_critic).
   * Gulrajani et al., "Improved Training of Wasserstein GANs", NeurIPS 2017 —
-    Algorithm 1 (lambda = 10, n_critic = 5, Adam 1e-4, beta1 0.5, beta2 0.9 as
-    in their reference code; the paper's Alg. 1 lists beta1 = 0).
+    Algorithm 1 (gradient penalty lambda on random interpolates).
+  Their optimizer settings are rows of :mod:`tfgan_pipeline.models.presets`.
 
-How the ``d_steps`` (k) discriminator updates draw their real data
--------------------------------------------------------------------
-``fit`` consumes **one dataset batch per generator update**. That batch is split
-into ``d_steps`` equal, disjoint slices and discriminator step ``i`` trains on
-slice ``i`` with freshly drawn noise, so every discriminator step sees a fresh
-minibatch of real data, as in Algorithm 1. The generator step then uses a fresh
-noise batch of the same slice size. To give each discriminator step ``m`` real
-examples, batch the dataset with ``m * d_steps`` (``pipelines/gan.py`` does this
-for you). The batch size must be divisible by ``d_steps``; if it is not, the step
-fails with an error saying so.
+:class:`GAN` is also the base of the conditional families (cGAN, ACGAN,
+InfoGAN): it writes the adversarial losses once, in terms of five small hooks the
+families override —
+
+  * :meth:`GAN.real_slices`: ``(images, condition)`` per discriminator update
+    (``condition`` is ``None`` here, class labels for cGAN/ACGAN);
+  * :meth:`GAN.sample_condition` / :meth:`GAN.generator_inputs`: what a generated
+    sample is conditioned on, and how it enters the generator;
+  * :meth:`GAN.discriminate`: the discriminator's heads as a dict with ``"score"``
+    (the logit or critic value the adversarial loss reads);
+  * :meth:`GAN.discriminator_extras` / :meth:`GAN.generator_extras`: auxiliary
+    terms (``"loss"``, added to the player's loss) and reported values.
+
+How the k discriminator updates draw their real data is the template's rule
+(:mod:`tfgan_pipeline.models.base`): one dataset batch per generator update, split
+into ``d_steps`` slices of near-equal size, each with freshly drawn noise; any
+batch of at least ``d_steps`` examples works.
 """
 
-import keras
 import tensorflow as tf
 
 from tfgan_pipeline import losses as losses_lib
-from tfgan_pipeline.models.base import GANBase
+from tfgan_pipeline.models.base import GANBase, batch_size_of, split_batch
 
 
 class GAN(GANBase):
@@ -38,8 +44,7 @@ class GAN(GANBase):
       ```python
       gan = GAN(networks.dcgan_generator(64, image_size=28, channels=1),
                 networks.dcgan_discriminator(image_size=28, channels=1), latent_dim=64)
-      gan.compile(keras.optimizers.Adam(2e-4, beta_1=0.5),
-                  keras.optimizers.Adam(2e-4, beta_1=0.5), loss="non_saturating")
+      models.compile_preset(gan, "dcgan")         # or gan.compile(d_opt, g_opt, loss=...)
       gan.fit(images.batch(64), epochs=5)
       samples = gan.generate(16, seed=0)
       ```
@@ -50,10 +55,11 @@ class GAN(GANBase):
     """
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "gp")
+    default_preset = "gan"
 
     def __init__(self, generator, discriminator, latent_dim, **kwargs):
         if latent_dim is None:
-            raise ValueError("GAN needs latent_dim, the size of the noise vector z.")
+            raise ValueError(f"{type(self).__name__} needs latent_dim, the size of the noise z.")
         super().__init__(generator, discriminator, latent_dim=latent_dim, **kwargs)
 
     def compile(self, d_optimizer, g_optimizer, loss="non_saturating", d_steps=1,
@@ -72,132 +78,73 @@ class GAN(GANBase):
           **kwargs: see :meth:`GANBase.compile`.
         """
         self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(loss)
-        if int(d_steps) != d_steps or d_steps < 1:
-            raise ValueError(f"d_steps must be an integer >= 1, got {d_steps!r}.")
         if gradient_penalty_weight < 0:
             raise ValueError(
                 f"gradient_penalty_weight must be >= 0, got {gradient_penalty_weight}.")
         if clip_value is not None and clip_value <= 0:
             raise ValueError(f"clip_value must be positive or None, got {clip_value}.")
         self.loss_name = loss
-        self.d_steps = int(d_steps)
         self.gradient_penalty_weight = float(gradient_penalty_weight)
         self.clip_value = None if clip_value is None else float(clip_value)
-        super().compile(d_optimizer, g_optimizer, **kwargs)
+        super().compile(d_optimizer, g_optimizer, d_steps=d_steps, **kwargs)
 
-    # -------------------------------------------------------------- train step
-    def _discriminator_step(self, real):
-        batch = tf.shape(real)[0]
-        z = self.sample_latent(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            real_out = tf.cast(self.discriminator(real, training=True), tf.float32)
-            fake_out = tf.cast(self.discriminator(fake, training=True), tf.float32)
-            per_example, gp = self.add_gradient_penalty(
-                self.d_loss_fn(real_out, fake_out), self.discriminator, real, fake)
-            d_loss = self.reduce_loss(per_example)
-        self.update_discriminator(tape, d_loss)
-        return d_loss, real_out, fake_out, gp
+    # ------------------------------------------------------------------ hooks
+    def real_slices(self, data):
+        """``[(images, None), ...]``; labels in a ``(images, labels)`` dataset are ignored."""
+        images = data[0] if isinstance(data, (tuple, list)) else data
+        return [(s, None) for s in split_batch(images, self.d_steps, type(self).__name__)]
 
-    def add_gradient_penalty(self, per_example, critic, real, fake):
-        """Adds ``lambda * GP`` to a per-example critic loss (call inside the tape).
+    def sample_condition(self, batch_size):
+        """What generated samples are conditioned on (nothing, for an unconditional GAN)."""
+        return None
 
-        Returns:
-          ``(per_example_loss, gp)``; ``gp`` is zeros when the penalty is off.
-        """
-        if self.gradient_penalty_weight <= 0:
-            return per_example, tf.zeros_like(per_example)
-        gp = losses_lib.wasserstein_gradient_penalty(critic, tf.cast(real, fake.dtype), fake)
-        return per_example + self.gradient_penalty_weight * gp, gp
+    def discriminate(self, images, condition):
+        """The discriminator's heads; ``"score"`` is what the adversarial loss reads."""
+        return {"score": tf.cast(self.discriminator(images, training=True), tf.float32)}
 
-    def update_discriminator(self, tape, d_loss):
-        """Applies the discriminator step, then clips its weights if ``clip_value`` (WGAN)."""
-        self.apply_gradients(self.d_optimizer, tape, d_loss,
-                             self.discriminator.trainable_variables)
-        if self.clip_value is not None:
-            for w in self.discriminator.trainable_variables:
-                w.assign(tf.clip_by_value(w, -self.clip_value, self.clip_value))
+    def discriminator_extras(self, real_condition, real_out, fake_condition, fake_out):
+        """Auxiliary discriminator terms: ``"loss"`` (added) and reported values."""
+        return {}
 
-    def _generator_step(self, batch):
-        z = self.sample_latent(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator(z, training=True)
-            fake_out = tf.cast(self.discriminator(fake, training=True), tf.float32)
-            g_loss = self.reduce_loss(self.g_loss_fn(fake_out))
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
-        return g_loss
+    def generator_extras(self, fake_condition, fake_out):
+        """Auxiliary generator terms: ``"loss"`` (added) and reported values."""
+        return {}
 
-    def _split_for_d_steps(self, real):
-        """Splits one dataset batch into ``d_steps`` disjoint real minibatches."""
-        if self.d_steps == 1:
-            return [real]
-        message = (f"GAN.fit: each dataset batch is split into d_steps={self.d_steps} "
-                   "slices (one fresh real minibatch per discriminator step), so the batch "
-                   "size must be divisible by d_steps; got a batch of {}. Batch the dataset "
-                   "with m * d_steps and drop_remainder=True.")
-        static = real.shape[0]
-        if static is not None:
-            if static % self.d_steps:
-                raise ValueError(message.format(static))
+    def sample_fakes(self, batch_size):
+        """Draws ``(generated samples, their condition)`` (training mode) on this replica."""
+        condition = self.sample_condition(batch_size)
+        z = self.sample_latent(batch_size)
+        return self.generator(self.generator_inputs(z, condition), training=True), condition
+
+    # ----------------------------------------------------------------- losses
+    def discriminator_loss(self, real):
+        images, condition = real
+        fake, fake_condition = self.sample_fakes(tf.shape(images)[0])
+        real_out = self.discriminate(images, condition)
+        fake_out = self.discriminate(fake, fake_condition)
+        extras = dict(self.discriminator_extras(condition, real_out, fake_condition, fake_out))
+        loss = self.d_loss_fn(real_out["score"], fake_out["score"]) + extras.pop("loss", 0.0)
+        if self.gradient_penalty_weight > 0:
+            # The critic as a function of images alone; conditioning inputs are held
+            # at the real slice's (labels are not a point of the interpolation).
+            def critic(x, training=True):
+                return self.discriminate(x, condition)["score"]
+            gp = losses_lib.wasserstein_gradient_penalty(critic, tf.cast(images, fake.dtype), fake)
+            loss += self.gradient_penalty_weight * gp
         else:
-            tf.debugging.assert_equal(tf.shape(real)[0] % self.d_steps, 0,
-                                      message=message.format("another size"))
-        return tf.split(real, self.d_steps, axis=0)
+            gp = tf.zeros_like(loss)
+        return {"d_loss": loss, "d_real": real_out["score"], "d_fake": fake_out["score"],
+                "gp": gp, **extras}
 
-    def train_step(self, data):
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        slices = self._split_for_d_steps(real)
+    def generator_loss(self, real):
+        fake, fake_condition = self.sample_fakes(batch_size_of(real[0]))
+        fake_out = self.discriminate(fake, fake_condition)
+        extras = dict(self.generator_extras(fake_condition, fake_out))
+        return {"g_loss": self.g_loss_fn(fake_out["score"]) + extras.pop("loss", 0.0), **extras}
 
-        # 1. k discriminator (critic) updates, each on a fresh real slice and fresh z.
-        for real_slice in slices:
-            d_loss, real_out, fake_out, gp = self._discriminator_step(real_slice)
-
-        # 2. One generator update on fresh z.
-        g_loss = self._generator_step(tf.shape(slices[0])[0])
-
-        return self.update_metrics(
-            d_loss=d_loss * self.num_replicas(), g_loss=g_loss * self.num_replicas(),
-            d_real=tf.reduce_mean(real_out), d_fake=tf.reduce_mean(fake_out),
-            gp=tf.reduce_mean(gp))
-
-
-# ------------------------------------------------------------------ presets
-def _adam(lr, beta_1, beta_2=0.999):
-    return keras.optimizers.Adam(learning_rate=lr, beta_1=beta_1, beta_2=beta_2)
-
-
-def _rmsprop(lr):
-    return keras.optimizers.RMSprop(learning_rate=lr)
-
-
-#: Paper hyper-parameters: name -> (compile kwargs without optimizers, optimizer factory).
-PRESETS = {
-    # Goodfellow et al. 2014 used SGD+momentum; Adam as in DCGAN is the modern default.
-    "gan": dict(loss="non_saturating", d_steps=1, optimizer=lambda: _adam(2e-4, 0.5)),
-    "dcgan": dict(loss="non_saturating", d_steps=1, optimizer=lambda: _adam(2e-4, 0.5)),
-    "wgan": dict(loss="wasserstein", d_steps=5, clip_value=0.01,
-                 optimizer=lambda: _rmsprop(5e-5)),
-    "wgan_gp": dict(loss="wasserstein", d_steps=5, gradient_penalty_weight=10.0,
-                    optimizer=lambda: _adam(1e-4, 0.5, 0.9)),
-}
-
-
-def compile_preset(gan, preset, **overrides):
-    """Compiles ``gan`` with a paper's optimizers and objective.
-
-    Args:
-      gan: a :class:`GAN`.
-      preset: ``"gan"``, ``"dcgan"``, ``"wgan"`` or ``"wgan_gp"``.
-      **overrides: compile arguments that replace the preset's (e.g. ``loss=``,
-        ``d_steps=``, ``steps_per_execution=``).
-
-    Returns:
-      ``gan``, compiled.
-    """
-    if preset not in PRESETS:
-        raise ValueError(f"Unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
-    kwargs = dict(PRESETS[preset])
-    make_opt = kwargs.pop("optimizer")
-    kwargs.update(overrides)
-    gan.compile(d_optimizer=make_opt(), g_optimizer=make_opt(), **kwargs)
-    return gan
+    def after_discriminator_update(self):
+        """WGAN (Arjovsky et al. Alg. 1, line 7): clip every critic weight to ``[-c, c]``."""
+        if self.clip_value is None:
+            return
+        for w in self.discriminator_variables:
+            w.assign(tf.clip_by_value(w, -self.clip_value, self.clip_value))

@@ -14,16 +14,16 @@ NeurIPS 2016.
   differential entropy) — we default to 0.1.
 * Appendix C.1 (MNIST): one categorical code with 10 values, two continuous codes
   ``U(-1, 1)``, 62 noise dimensions; Adam with lr 2e-4 for D and 1e-3 for G
-  (:func:`compile_infogan`).
+  (the ``"infogan"`` row of :mod:`tfgan_pipeline.models.presets`).
 
 Losses here (per example, minimised):
 
 * categorical code ``k`` with ``d_k`` values: ``CE(c_k, Q_k(x))``, summed over
-  codes (:func:`categorical_code_loss`);
+  codes (:func:`tfgan_pipeline.losses.categorical_code_loss`);
 * continuous codes: Gaussian negative log-likelihood
   ``log sigma + (c - mu)^2 / (2 sigma^2) + log(2 pi) / 2``, summed over codes
-  (:func:`gaussian_code_nll`); sigma = 1 unless the discriminator outputs
-  ``"continuous_log_std"``;
+  (:func:`tfgan_pipeline.losses.gaussian_code_nll`); sigma = 1 unless the
+  discriminator outputs ``"continuous_log_std"``;
 * mutual-information penalty: ``categorical_weight * categorical +
   continuous_weight * continuous`` (``H(c)`` is a constant and is left out).
 
@@ -38,6 +38,11 @@ labels are ignored (InfoGAN is unsupervised). ``d_steps`` slicing, the loss
 family, weight clipping and the gradient penalty (on the ``"logit"`` output) work
 as for :class:`~tfgan_pipeline.models.gan.GAN`.
 
+This file overrides only what differs from :class:`GAN`: the codes as the
+generated samples' condition, the generator input, the Q heads, the
+mutual-information terms of both players and ``generate(..., categorical=,
+continuous=)``.
+
 Networks: ``networks.infogan_generator`` (``[B, noise_dim + sum(categorical_dims)
 + continuous_dim] -> images``; the model builds that vector as
 ``concat(z, one_hot(c_1), ..., c_continuous)``) and
@@ -51,63 +56,21 @@ weighted penalty, generator step), ``categorical_loss`` and ``continuous_loss``
 the generated samples; chance is ``1 / d_k``).
 """
 
-import math
-
 import numpy as np
 import tensorflow as tf
 
-from tfgan_pipeline.models.cgan import adam_pair, check_num_samples, noise_for_generation
+from tfgan_pipeline import losses as losses_lib
 from tfgan_pipeline.models.gan import GAN
 from tfgan_pipeline.networks.conditional import check_code_dims
 
-_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 
-
-def categorical_code_loss(codes, logits, categorical_dims):
-    """Per-example ``sum_k CE(c_k, Q_k(x))`` over the categorical codes, shape ``[batch]``.
-
-    Args:
-      codes: int ``[batch, num_codes]`` category of each code.
-      logits: ``[batch, sum(categorical_dims)]``, the codes' logits concatenated.
-      categorical_dims: number of categories of each code.
-    """
-    logits = tf.cast(logits, tf.float32)
-    codes = tf.cast(codes, tf.int32)
-    parts = tf.split(logits, list(categorical_dims), axis=-1)
-    return tf.add_n([
-        tf.nn.sparse_softmax_cross_entropy_with_logits(labels=codes[:, k], logits=part)
-        for k, part in enumerate(parts)])
-
-
-def categorical_code_accuracy(codes, logits, categorical_dims):
-    """Fraction of categorical codes whose ``argmax`` Q recovers (scalar, this replica)."""
+def categorical_code_hits(codes, logits, categorical_dims):
+    """Per example, the fraction of categorical codes whose ``argmax`` Q recovers: ``[batch]``."""
     parts = tf.split(tf.cast(logits, tf.float32), list(categorical_dims), axis=-1)
     hits = [tf.cast(tf.equal(tf.argmax(p, axis=-1, output_type=tf.int32),
                              tf.cast(codes[:, k], tf.int32)), tf.float32)
             for k, p in enumerate(parts)]
-    return tf.reduce_mean(tf.stack(hits, axis=1))
-
-
-def gaussian_code_nll(codes, mean, log_std=None):
-    """Per-example Gaussian negative log-likelihood of continuous codes, shape ``[batch]``.
-
-    ``sum_j log sigma_j + (c_j - mu_j)^2 / (2 sigma_j^2) + log(2 pi) / 2``.
-
-    Args:
-      codes: ``[batch, continuous_dim]`` sampled codes.
-      mean: ``[batch, continuous_dim]`` Q's means.
-      log_std: optional ``[batch, continuous_dim]`` Q's ``log sigma``; ``None`` fixes
-        sigma = 1 (the loss is then ``(c - mu)^2 / 2`` plus a constant).
-    """
-    codes = tf.cast(codes, tf.float32)
-    mean = tf.cast(mean, tf.float32)
-    if log_std is None:
-        per_code = 0.5 * tf.square(codes - mean) + _HALF_LOG_2PI
-    else:
-        log_std = tf.cast(log_std, tf.float32)
-        per_code = (log_std + 0.5 * tf.square((codes - mean) * tf.exp(-log_std))
-                    + _HALF_LOG_2PI)
-    return tf.reduce_sum(per_code, axis=-1)
+    return tf.reduce_mean(tf.stack(hits, axis=1), axis=1)
 
 
 class InfoGAN(GAN):
@@ -127,9 +90,9 @@ class InfoGAN(GAN):
       ```python
       info = models.InfoGAN(networks.infogan_generator(62), networks.infogan_discriminator(),
                             noise_dim=62)
-      models.compile_infogan(info)
+      models.compile_preset(info)                  # the "infogan" row
       info.fit(data.mnist.mnist_dataset(folder, 64), epochs=5, steps_per_epoch=150)
-      # Each row one noise vector; columns sweep the categorical code.
+      # One noise vector; the samples sweep the categorical code.
       grid = info.generate(10, categorical=np.arange(10), continuous=[0.0, 0.0],
                            noise=np.zeros(62))
       ```
@@ -137,6 +100,8 @@ class InfoGAN(GAN):
 
     metric_names = ("d_loss", "g_loss", "d_real", "d_fake", "gp", "info_loss",
                     "categorical_loss", "continuous_loss", "categorical_accuracy")
+    conditioning = ("categorical", "continuous")
+    default_preset = "infogan"
 
     def __init__(self, generator, discriminator, noise_dim, categorical_dims=(10,),
                  continuous_dim=2, **kwargs):
@@ -154,19 +119,19 @@ class InfoGAN(GAN):
                 f"values; it takes {[tuple(i.shape) for i in inputs]}. Build it with "
                 "networks.infogan_generator(noise_dim, categorical_dims, continuous_dim).")
 
-    def compile(self, d_optimizer, g_optimizer, loss="non_saturating", d_steps=1,
-                gradient_penalty_weight=0.0, clip_value=None, categorical_weight=1.0,
-                continuous_weight=0.1, **kwargs):
+    def compile(self, d_optimizer, g_optimizer, categorical_weight=1.0, continuous_weight=0.1,
+                **kwargs):
         """Configures optimizers, the GAN loss and the mutual-information weights.
 
         Args:
           d_optimizer: optimizer of the discriminator *and* the Q head.
           g_optimizer: generator optimizer.
-          loss, d_steps, gradient_penalty_weight, clip_value: as :meth:`GAN.compile`.
           categorical_weight: lambda of the categorical codes' loss (paper: 1).
           continuous_weight: lambda of the continuous codes' Gaussian NLL (paper:
             "smaller"; 0.1 here).
-          **kwargs: see :meth:`GANBase.compile`.
+          **kwargs: :meth:`GAN.compile` options (``loss``, ``d_steps``,
+            ``gradient_penalty_weight`` on the ``"logit"`` output, ``clip_value``)
+            and :meth:`GANBase.compile` ones.
         """
         for name, value in (("categorical_weight", categorical_weight),
                             ("continuous_weight", continuous_weight)):
@@ -174,13 +139,11 @@ class InfoGAN(GAN):
                 raise ValueError(f"{name} must be >= 0, got {value}.")
         self.categorical_weight = float(categorical_weight)
         self.continuous_weight = float(continuous_weight)
-        super().compile(d_optimizer, g_optimizer, loss=loss, d_steps=d_steps,
-                        gradient_penalty_weight=gradient_penalty_weight,
-                        clip_value=clip_value, **kwargs)
+        super().compile(d_optimizer, g_optimizer, **kwargs)
 
-    # ------------------------------------------------------------ latent codes
-    def sample_codes(self, batch_size):
-        """Draws ``(categorical int32 [B, num_codes], continuous [B, continuous_dim])``.
+    # ------------------------------------------------------------------ hooks
+    def sample_condition(self, batch_size):
+        """Draws the codes ``(categorical int32 [B, num_codes], continuous [B, continuous_dim])``.
 
         Each categorical code is uniform over its categories; continuous codes are
         ``U(-1, 1)`` (appendix C.1). ``tf.random`` ops, so replicas differ.
@@ -192,15 +155,17 @@ class InfoGAN(GAN):
         continuous = tf.random.uniform([batch_size, self.continuous_dim], -1.0, 1.0)
         return categorical, continuous
 
-    def generator_input(self, z, categorical, continuous):
+    def generator_inputs(self, z, condition):
         """``concat(z, one_hot(c_1), ..., one_hot(c_K), continuous)``, float32."""
+        categorical, continuous = condition
         parts = [tf.cast(z, tf.float32)]
         parts += [tf.one_hot(tf.cast(categorical[:, k], tf.int32), d, dtype=tf.float32)
                   for k, d in enumerate(self.categorical_dims)]
         parts.append(tf.cast(continuous, tf.float32))
         return tf.concat(parts, axis=1)
 
-    def _q_outputs(self, outputs):
+    def discriminate(self, images, condition):
+        outputs = self.discriminator(images, training=True)
         if not isinstance(outputs, dict) or "logit" not in outputs:
             raise ValueError(
                 "InfoGAN's discriminator must return a dict with 'logit' and its Q outputs "
@@ -214,94 +179,65 @@ class InfoGAN(GAN):
                 f"InfoGAN's discriminator lacks the Q outputs {missing} for "
                 f"categorical_dims={self.categorical_dims}, continuous_dim="
                 f"{self.continuous_dim}; it returns {sorted(outputs)}.")
-        return outputs
+        return {"score": tf.cast(outputs["logit"], tf.float32),
+                **{k: v for k, v in outputs.items() if k != "logit"}}
 
-    def information_losses(self, categorical, continuous, outputs):
-        """Returns per-example ``(penalty, categorical_loss, continuous_loss)`` and accuracy.
+    def information_terms(self, codes, outputs):
+        """Per-example mutual-information terms of generated samples (Sec. 5).
 
-        ``penalty = categorical_weight * categorical_loss + continuous_weight *
-        continuous_loss``; absent code types contribute zeros.
+        Returns:
+          ``{"loss": penalty, "info_loss": penalty, "categorical_loss",
+          "continuous_loss", "categorical_accuracy"}``, each ``[batch]``, with
+          ``penalty = categorical_weight * categorical_loss + continuous_weight *
+          continuous_loss``; absent code types contribute zeros.
         """
-        outputs = self._q_outputs(outputs)
-        batch = tf.shape(outputs["logit"])[0]
-        zeros = tf.zeros([batch], tf.float32)
+        categorical, continuous = codes
+        zeros = tf.zeros([tf.shape(outputs["score"])[0]], tf.float32)
         if self.categorical_dims:
-            cat_loss = categorical_code_loss(categorical, outputs["categorical"],
+            cat_loss = losses_lib.categorical_code_loss(categorical, outputs["categorical"],
+                                                        self.categorical_dims)
+            accuracy = categorical_code_hits(categorical, outputs["categorical"],
                                              self.categorical_dims)
-            accuracy = categorical_code_accuracy(categorical, outputs["categorical"],
-                                                 self.categorical_dims)
         else:
-            cat_loss, accuracy = zeros, tf.constant(0.0)
+            cat_loss, accuracy = zeros, zeros
         if self.continuous_dim:
-            cont_loss = gaussian_code_nll(continuous, outputs["continuous"],
-                                          outputs.get("continuous_log_std"))
+            cont_loss = losses_lib.gaussian_code_nll(continuous, outputs["continuous"],
+                                                     outputs.get("continuous_log_std"))
         else:
             cont_loss = zeros
         penalty = self.categorical_weight * cat_loss + self.continuous_weight * cont_loss
-        return penalty, cat_loss, cont_loss, accuracy
+        return {"loss": penalty, "info_loss": penalty, "categorical_loss": cat_loss,
+                "continuous_loss": cont_loss, "categorical_accuracy": accuracy}
 
-    # -------------------------------------------------------------- train step
-    def _critic(self, x, training=True):
-        return self.discriminator(x, training=training)["logit"]
+    def discriminator_extras(self, real_condition, real_out, fake_condition, fake_out):
+        # D's optimizer trains the shared body and the Q head on the penalty too.
+        return {"loss": self.information_terms(fake_condition, fake_out)["loss"]}
 
-    def _discriminator_step(self, real):
-        batch = tf.shape(real)[0]
-        z = self.sample_latent(batch)
-        categorical, continuous = self.sample_codes(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.generator_input(z, categorical, continuous),
-                                  training=True)
-            real_out = self._q_outputs(self.discriminator(real, training=True))
-            fake_out = self._q_outputs(self.discriminator(fake, training=True))
-            real_logit = tf.cast(real_out["logit"], tf.float32)
-            fake_logit = tf.cast(fake_out["logit"], tf.float32)
-            penalty, _, _, _ = self.information_losses(categorical, continuous, fake_out)
-            per_example, gp = self.add_gradient_penalty(
-                self.d_loss_fn(real_logit, fake_logit) + penalty, self._critic, real, fake)
-            d_loss = self.reduce_loss(per_example)
-        self.update_discriminator(tape, d_loss)
-        return dict(d_loss=d_loss, d_real=tf.reduce_mean(real_logit),
-                    d_fake=tf.reduce_mean(fake_logit), gp=tf.reduce_mean(gp))
+    def generator_extras(self, fake_condition, fake_out):
+        return self.information_terms(fake_condition, fake_out)
 
-    def _generator_step(self, batch):
-        z = self.sample_latent(batch)
-        categorical, continuous = self.sample_codes(batch)
-        with tf.GradientTape() as tape:
-            fake = self.generator(self.generator_input(z, categorical, continuous),
-                                  training=True)
-            fake_out = self.discriminator(fake, training=True)
-            penalty, cat_loss, cont_loss, accuracy = self.information_losses(
-                categorical, continuous, fake_out)
-            fake_logit = tf.cast(fake_out["logit"], tf.float32)
-            g_loss = self.reduce_loss(self.g_loss_fn(fake_logit) + penalty)
-        self.apply_gradients(self.g_optimizer, tape, g_loss, self.generator.trainable_variables)
-        return dict(g_loss=g_loss, info_loss=tf.reduce_mean(penalty),
-                    categorical_loss=tf.reduce_mean(cat_loss),
-                    continuous_loss=tf.reduce_mean(cont_loss), categorical_accuracy=accuracy)
+    # --------------------------------------------------------------- sampling
+    def condition_for_generation(self, num_samples, seed=None, categorical=None,
+                                 continuous=None):
+        """Codes for ``generate``: given, or drawn from the prior (reproducibly with ``seed``).
 
-    def train_step(self, data):
-        # Labels, if the dataset has them, are ignored: InfoGAN is unsupervised.
-        real = data[0] if isinstance(data, (tuple, list)) else data
-        slices = self._split_for_d_steps(real)
+        ``categorical``: ``None`` draws every categorical code from its uniform prior;
+        one int sets the (single) code; ``[num_samples]`` ids (single code);
+        ``[num_codes]`` for every sample; or ``[num_samples, num_codes]``.
+        ``continuous``: ``None`` draws ``U(-1, 1)``; a number or ``[continuous_dim]``
+        is used for every sample; or ``[num_samples, continuous_dim]`` (values
+        outside ``[-1, 1]`` extrapolate, as in the paper's Fig. 2). With an int
+        ``seed`` the continuous codes use ``[seed, 1]`` and categorical code ``k``
+        ``[seed, 10 + k]``.
+        """
+        return (self._categorical_for_generation(num_samples, categorical, seed),
+                self._continuous_for_generation(num_samples, continuous, seed))
 
-        # 1. k discriminator + Q updates: GAN loss on real/fake, MI penalty on fake.
-        for real_slice in slices:
-            d_values = self._discriminator_step(real_slice)
-
-        # 2. One generator update: fool D and make the codes recoverable by Q.
-        g_values = self._generator_step(tf.shape(slices[0])[0])
-
-        replicas = self.num_replicas()
-        d_values["d_loss"] *= replicas
-        g_values["g_loss"] *= replicas
-        return self.update_metrics(**d_values, **g_values)
-
-    # ------------------------------------------------------------------ sampling
     def _categorical_for_generation(self, num_samples, categorical, seed):
         num_codes = len(self.categorical_dims)
         if categorical is None:
             if seed is None or not num_codes:
-                codes, _ = self.sample_codes(num_samples)
+                codes, _ = self.sample_condition(num_samples)
                 return codes
             return tf.stack([
                 tf.random.stateless_uniform([num_samples], seed=[int(seed), 10 + k], minval=0,
@@ -343,56 +279,3 @@ class InfoGAN(GAN):
                 f"InfoGAN.generate: continuous must be None, a number, [{self.continuous_dim}]"
                 f" (every sample) or {shape}; got shape {np.shape(continuous)}.")
         return tf.constant(values)
-
-    def generate(self, num_samples, categorical=None, continuous=None, seed=None, noise=None,
-                 batch_size=256):
-        """Returns ``num_samples`` generated images (float32) for chosen or drawn codes.
-
-        Sweeping one code with the others fixed (the paper's Fig. 2) is
-        ``generate(n, categorical=..., continuous=..., noise=one_z)``.
-
-        Args:
-          num_samples: how many samples.
-          categorical: ``None`` draws every categorical code from its uniform prior;
-            one int sets the (single) code; ``[num_samples]`` ids (single code);
-            ``[num_codes]`` for every sample; or ``[num_samples, num_codes]``.
-          continuous: ``None`` draws ``U(-1, 1)``; a number or ``[continuous_dim]`` is
-            used for every sample; or ``[num_samples, continuous_dim]`` (values
-            outside ``[-1, 1]`` extrapolate, as in the paper's Fig. 2).
-          seed: an int makes every drawn part reproducible: ``z`` is
-            ``stateless_normal(seed=[seed, 0])`` (as in ``GAN.generate``), the
-            continuous codes use ``[seed, 1]`` and categorical code ``k``
-            ``[seed, 10 + k]``.
-          noise: optional ``z``: ``[noise_dim]`` shared by every sample, or
-            ``[num_samples, noise_dim]``.
-          batch_size: generator batch size, to bound memory.
-
-        Raises:
-          ValueError: for codes of the wrong shape or out of range.
-        """
-        num_samples = check_num_samples(num_samples)
-        z = noise_for_generation(num_samples, self.noise_dim, seed, noise, "InfoGAN")
-        cat = self._categorical_for_generation(num_samples, categorical, seed)
-        cont = self._continuous_for_generation(num_samples, continuous, seed)
-        return self.generate_from_latent(self.generator_input(z, cat, cont),
-                                         batch_size=batch_size)
-
-
-def compile_infogan(model, d_learning_rate=2e-4, g_learning_rate=1e-3, beta_1=0.5,
-                    **compile_kwargs):
-    """Compiles an :class:`InfoGAN` with the paper's Adam (D 2e-4, G 1e-3; beta1 0.5).
-
-    Args:
-      model: the :class:`InfoGAN`.
-      d_learning_rate: learning rate of D and the Q head (they share an optimizer).
-      g_learning_rate: generator learning rate.
-      beta_1: Adam beta1 (0.5 as in the authors' code).
-      **compile_kwargs: passed to :meth:`InfoGAN.compile` (``categorical_weight=``,
-        ``continuous_weight=``, ``loss=``, ...).
-
-    Returns:
-      ``model``, compiled.
-    """
-    d_opt, g_opt = adam_pair(d_learning_rate, g_learning_rate, beta_1)
-    model.compile(d_opt, g_opt, **compile_kwargs)
-    return model

@@ -10,8 +10,8 @@ Adversarial Networks", CVPR 2017.
   ``log D(x, G(x))`` (the non-saturating loss, ``losses.modified_generator_loss``);
   "we divide the objective by 2 while optimizing D, which slows down the rate at
   which D learns relative to G" — done here: the D loss is half the minimax (or
-  least-squares) discriminator loss; Adam, lr 2e-4, beta1 0.5
-  (:func:`pix2pix_optimizers`).
+  least-squares) discriminator loss; Adam, lr 2e-4, beta1 0.5 (the ``"pix2pix"``
+  row of :mod:`tfgan_pipeline.models.presets`).
 * Noise (Sec. 2, 3.1): "we provide noise only in the form of dropout", so there is
   no latent vector (``latent_dim=None``).
 * Test time (Sec. 3.3): "we apply dropout at test time, and we apply batch
@@ -22,9 +22,9 @@ One train step
 --------------
 The generator runs forward **once** per step; one forward pass of D on real
 pairs and one on generated pairs is recorded on two gradient tapes (as in the
-TensorFlow pix2pix tutorial). Both gradients are computed from that shared
-forward pass, with the weights of the start of the step, and then both optimizers
-apply them. (The PyTorch port instead updates D first and re-runs D on the
+TensorFlow pix2pix tutorial): the template's ``simultaneous_updates`` schedule.
+Both gradients are computed from that shared forward pass, with the weights of
+the start of the step, and then both optimizers apply them. (The PyTorch port instead updates D first and re-runs D on the
 generated pair for G's update; the difference is the D weights G's gradient sees,
 one optimizer step apart, and one more D forward pass per step.) Per-example losses are reduced with
 :meth:`GANBase.reduce_loss` (global batch), so training under
@@ -74,12 +74,11 @@ import tensorflow as tf
 from tfgan_pipeline import losses as losses_lib
 from tfgan_pipeline.models.base import GANBase
 
-#: ``gan_loss`` name -> (discriminator loss, generator loss), per example.
+#: ``gan_loss`` name -> the :data:`tfgan_pipeline.losses.LOSSES` entry it uses.
 GAN_LOSSES = {
     # Sec. 3.3: minimax D loss, non-saturating G loss.
-    "vanilla": (losses_lib.minimax_discriminator_loss, losses_lib.modified_generator_loss),
-    "least_squares": (losses_lib.least_squares_discriminator_loss,
-                      losses_lib.least_squares_generator_loss),
+    "vanilla": "non_saturating",
+    "least_squares": "least_squares",
 }
 
 #: Test-time behaviours of :func:`make_translate_fn`.
@@ -215,20 +214,6 @@ def make_translate_fn(generator, mode="paper"):
     return translate
 
 
-class _Untracked:
-    """Plain holder so Keras/TF tracking does not see cached functions and copies."""
-
-    def __init__(self):
-        self.fns = {}
-
-
-def per_example_l1(target, output):
-    """Mean absolute error over every axis but the batch: shape ``[batch]``."""
-    target = tf.cast(target, tf.float32)
-    output = tf.cast(output, tf.float32)
-    return tf.reduce_mean(tf.reshape(tf.abs(target - output), [tf.shape(target)[0], -1]), axis=1)
-
-
 # --------------------------------------------------------------------- model
 class Pix2Pix(GANBase):
     """pix2pix training model: ``Pix2Pix(generator, discriminator, l1_weight=100.0)``.
@@ -237,7 +222,7 @@ class Pix2Pix(GANBase):
       ```python
       gen = networks.unet_generator(256)
       disc = networks.patchgan_discriminator(256)
-      model = compile_pix2pix(Pix2Pix(gen, disc))  # Adam 2e-4, beta1 0.5, vanilla
+      model = compile_preset(Pix2Pix(gen, disc))   # Adam 2e-4, beta1 0.5, vanilla
       model.fit(pairs.batch(1), epochs=200)        # pairs: (input_image, target_image)
       outputs = model.translate(inputs, mode="paper", batch_size=1)
       ```
@@ -249,16 +234,22 @@ class Pix2Pix(GANBase):
       l1_weight: lambda, the weight of the L1 term (100 in the paper; 0 gives the
         cGAN-only ablation).
       **kwargs: passed to ``keras.Model``.
+
+    On the template (:class:`GANBase`) it overrides what differs: the pair
+    validation (:meth:`real_slices`), one shared forward pass for both players
+    (:meth:`joint_losses`, ``simultaneous_updates``), ``test_step`` (the
+    test-time mode) and translation instead of sampling.
     """
 
     metric_names = ("d_loss", "g_loss", "g_gan_loss", "g_l1_loss", "d_real", "d_fake")
+    simultaneous_updates = True
+    default_preset = "pix2pix"
 
     def __init__(self, generator, discriminator, l1_weight=100.0, **kwargs):
         super().__init__(generator, discriminator, latent_dim=None, **kwargs)
         if float(l1_weight) < 0:
             raise ValueError(f"l1_weight must be >= 0, got {l1_weight}.")
         self.l1_weight = float(l1_weight)
-        self._cache = _Untracked()
 
     def compile(self, d_optimizer, g_optimizer, gan_loss="vanilla", eval_mode="paper",
                 **kwargs):
@@ -282,65 +273,47 @@ class Pix2Pix(GANBase):
                 f"Unknown eval_mode {eval_mode!r}; choose one of {TRANSLATE_MODES}.")
         self.gan_loss = gan_loss
         self.eval_mode = eval_mode
-        self.d_loss_fn, self.g_loss_fn = GAN_LOSSES[gan_loss]
+        self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(GAN_LOSSES[gan_loss])
         super().compile(d_optimizer, g_optimizer, **kwargs)
 
-    # ------------------------------------------------------------ helpers
-    @staticmethod
-    def _unpack(data):
+    # ------------------------------------------------------------------ hooks
+    def real_slices(self, data):
+        """``[(input_image, target_image)]``: pix2pix takes one D step per G step."""
         if isinstance(data, (tuple, list)) and len(data) == 2:
-            return data[0], data[1]
+            return [(data[0], data[1])]
         got = (f"a {type(data).__name__} of {len(data)}" if isinstance(data, (tuple, list))
                else type(data).__name__)
         raise ValueError(
             "Pix2Pix.fit/evaluate expect batches of (input_image, target_image) pairs "
             f"(e.g. fit(x=inputs, y=targets) or a dataset of 2-tuples); got {got}.")
 
-    def _pair_losses(self, source, target, output, training):
-        """Per-example losses and logits for one (input, target, output) batch."""
+    def pair_losses(self, source, target, output, training=True):
+        """Per-example ``(d_values, g_values)`` for one (input, target, output) batch."""
         real = tf.cast(self.discriminator([source, target], training=training), tf.float32)
         fake = tf.cast(self.discriminator([source, output], training=training), tf.float32)
-        d_per_example = 0.5 * self.d_loss_fn(real, fake)  # Sec. 3.3: D objective / 2
         g_gan = self.g_loss_fn(fake)
-        g_l1 = per_example_l1(target, output)
-        return d_per_example, g_gan, g_l1, real, fake
+        g_l1 = losses_lib.l1_loss(target, output)
+        d_values = {"d_loss": 0.5 * self.d_loss_fn(real, fake),  # Sec. 3.3: D objective / 2
+                    "d_real": real, "d_fake": fake}
+        g_values = {"g_loss": g_gan + self.l1_weight * g_l1, "g_gan_loss": g_gan,
+                    "g_l1_loss": g_l1}
+        return d_values, g_values
 
-    def _report(self, d_per_example, g_gan, g_l1, real, fake):
-        replicas = self.num_replicas()  # reduce_loss divides by the global batch
-        g_gan_loss = self.reduce_loss(g_gan) * replicas
-        g_l1_loss = self.reduce_loss(g_l1) * replicas
-        return self.update_metrics(
-            d_loss=self.reduce_loss(d_per_example) * replicas,
-            g_loss=g_gan_loss + self.l1_weight * g_l1_loss,
-            g_gan_loss=g_gan_loss, g_l1_loss=g_l1_loss,
-            d_real=tf.reduce_mean(real), d_fake=tf.reduce_mean(fake))
+    def joint_losses(self, real):
+        """One shared forward pass: G once, D on the real and on the generated pair."""
+        source, target = real
+        return self.pair_losses(source, target, self.generator(source, training=True))
 
-    # -------------------------------------------------------- train / test
-    def train_step(self, data):
-        source, target = self._unpack(data)
-        d_vars = self.discriminator.trainable_variables
-        g_vars = self.generator.trainable_variables
+    def discriminator_loss(self, real):
+        return self.joint_losses(real)[0]
 
-        # 1. One shared forward pass: G once, D on the real and the generated pair.
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            output = self.generator(source, training=True)
-            d_per_example, g_gan, g_l1, real, fake = self._pair_losses(
-                source, target, output, training=True)
-            d_loss = self.reduce_loss(d_per_example)
-            g_loss = self.reduce_loss(g_gan + self.l1_weight * g_l1)
-
-        # 2. Both gradients from the start-of-step weights, then both updates.
-        d_grads = d_tape.gradient(d_loss, d_vars)
-        g_grads = g_tape.gradient(g_loss, g_vars)
-        self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
-        self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
-
-        return self._report(d_per_example, g_gan, g_l1, real, fake)
+    def generator_loss(self, real):
+        return self.joint_losses(real)[1]
 
     def test_step(self, data):
-        source, target = self._unpack(data)
+        (source, target), = self.real_slices(data)
         output = self.translate_fn(self.eval_mode)(source)
-        return self._report(*self._pair_losses(source, target, output, training=False))
+        return self.report(*self.pair_losses(source, target, output, training=False))
 
     # ---------------------------------------------------------- translation
     def translate_fn(self, mode="paper"):
@@ -378,35 +351,3 @@ class Pix2Pix(GANBase):
         n = int(images.shape[0])
         return tf.concat([fn(images[i:i + int(batch_size)])
                           for i in range(0, n, int(batch_size))], axis=0)
-
-
-# ------------------------------------------------------------------ presets
-def pix2pix_optimizers(learning_rate=2e-4, beta_1=0.5, beta_2=0.999):
-    """The paper's optimizers (Sec. 3.3): two Adams, lr 2e-4, beta1 0.5.
-
-    Returns:
-      ``(d_optimizer, g_optimizer)``, two distinct optimizer objects. Build them in
-      the strategy scope the model is compiled in.
-    """
-    def adam():
-        return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta_1, beta_2=beta_2)
-    return adam(), adam()
-
-
-def compile_pix2pix(model, gan_loss="vanilla", learning_rate=2e-4, **compile_kwargs):
-    """Compiles ``model`` (a :class:`Pix2Pix`) with the paper's optimizers.
-
-    Args:
-      model: the :class:`Pix2Pix` to compile.
-      gan_loss: ``"vanilla"`` (paper) or ``"least_squares"``.
-      learning_rate: Adam learning rate of both networks (2e-4 in the paper).
-      **compile_kwargs: other :meth:`Pix2Pix.compile` arguments (``eval_mode``,
-        ``steps_per_execution``, ``jit_compile``, ...).
-
-    Returns:
-      ``model``, compiled.
-    """
-    d_optimizer, g_optimizer = pix2pix_optimizers(learning_rate)
-    model.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, gan_loss=gan_loss,
-                  **compile_kwargs)
-    return model

@@ -7,7 +7,7 @@ Papers and sources:
     and Mescheder, Geiger, Nowozin, "Which Training Methods for GANs do actually
     Converge?", ICML 2018 — discriminator outputs on real and generated data and the
     players' gradient norms are the quantities to watch for non-convergence; hence
-    ``d_real`` / ``d_fake`` scalars and :func:`gradient_norm_probe`.
+    ``d_real`` / ``d_fake`` scalars and the models' public ``gradient_norms``.
 
 Every callback keys what it records by the **global step**, the generator
 optimizer's ``iterations`` counter (:func:`global_step`), which survives
@@ -31,7 +31,6 @@ import logging
 import math
 import os
 import tempfile
-import threading
 import time
 
 import keras
@@ -130,165 +129,6 @@ def format_duration(seconds):
 
 
 # --------------------------------------------------------- gradient norm probe
-class UnsupportedModelError(TypeError):
-    """The gradient-norm probe does not know how to compute this model's losses."""
-
-
-class _GradientRecorder:
-    """Stands in for ``GANBase.apply_gradients``: computes gradients, applies nothing.
-
-    Records the global norm per optimizer in thread-local storage (MirroredStrategy
-    runs each replica's function in its own thread).
-    """
-
-    def __init__(self, model):
-        self._model = model
-        self._local = threading.local()
-
-    def start(self):
-        self._local.norms = {}
-
-    def result(self):
-        return self._local.norms
-
-    def __call__(self, optimizer, tape, loss, variables):
-        grads = tape.gradient(loss, variables)
-        key = "d_grad_norm" if optimizer is self._model.d_optimizer else "g_grad_norm"
-        if key not in self._local.norms:  # the first step of each player
-            self._local.norms[key] = _global_norm(grads)
-        return grads
-
-
-def _global_norm(grads):
-    squares = [tf.reduce_sum(tf.square(tf.cast(tf.convert_to_tensor(g), tf.float32)))
-               for g in grads if g is not None]
-    if not squares:
-        return tf.constant(0.0)
-    return tf.sqrt(tf.add_n(squares))
-
-
-def _step_method_norms(model, batch):
-    """GAN / ConditionalGAN / ACGAN / InfoGAN: one D step and one G step, nothing applied.
-
-    Runs the model's own ``_discriminator_step`` (on the batch's first ``d_steps``
-    slice) and ``_generator_step`` with ``apply_gradients`` swapped for a recorder,
-    so the gradients are those of the exact training losses (gradient penalty and
-    auxiliary terms included).
-    """
-    recorder = _GradientRecorder(model)
-
-    def replica_fn(data):
-        recorder.start()
-        if hasattr(model, "_real_slices"):  # labelled data: (images, labels) slices
-            first = model._real_slices(data)[0]
-            model._discriminator_step(*first)
-            size = tf.shape(first[0])[0]
-        else:
-            real = data[0] if isinstance(data, (tuple, list)) else data
-            real = model._split_for_d_steps(real)[0]
-            model._discriminator_step(real)
-            size = tf.shape(real)[0]
-        model._generator_step(size)
-        # reduce_loss divides by the global batch (batch x replicas): undo the replicas.
-        replicas = tf.cast(model.num_replicas(), tf.float32)
-        return {k: v * replicas for k, v in recorder.result().items()}
-
-    model.apply_gradients = recorder  # instance attribute shadows the static method
-    try:
-        return _run_on_replicas(model, replica_fn, batch)
-    finally:
-        del model.apply_gradients
-
-
-def _pix2pix_norms(model, batch):
-    """Pix2Pix: gradients of its D and G losses from one shared forward pass."""
-    def replica_fn(data):
-        source, target = model._unpack(data)
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            output = model.generator(source, training=True)
-            d_pe, g_gan, g_l1, _, _ = model._pair_losses(source, target, output, training=True)
-            d_loss = tf.reduce_mean(d_pe)
-            g_loss = tf.reduce_mean(g_gan + model.l1_weight * g_l1)
-        return {
-            "d_grad_norm": _global_norm(
-                d_tape.gradient(d_loss, model.discriminator.trainable_variables)),
-            "g_grad_norm": _global_norm(
-                g_tape.gradient(g_loss, model.generator.trainable_variables))}
-
-    return _run_on_replicas(model, replica_fn, batch)
-
-
-def _run_on_replicas(model, replica_fn, batch):
-    """Runs ``replica_fn(batch)`` on every replica (same batch) and averages the results."""
-    strategy = getattr(model, "distribute_strategy", None) or tf.distribute.get_strategy()
-    per_replica = strategy.run(replica_fn, args=(batch,))
-    return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
-            for k, v in per_replica.items()}
-
-
-def _probe_kind(model):
-    if callable(getattr(model, "gradient_norms", None)):
-        return "hook"
-    if all(hasattr(model, a) for a in ("_discriminator_step", "_generator_step",
-                                       "d_optimizer", "g_optimizer")):
-        return "steps"
-    if hasattr(model, "_pair_losses") and hasattr(model, "_unpack"):
-        return "pix2pix"
-    raise UnsupportedModelError(
-        f"gradient_norm_probe does not know how to compute {type(model).__name__}'s losses. "
-        "Give the model a gradient_norms(batch) method returning "
-        "{'d_grad_norm': ..., 'g_grad_norm': ...} to support it.")
-
-
-def make_gradient_norm_probe(model):
-    """Returns ``probe(batch) -> {"d_grad_norm": float, "g_grad_norm": float}`` for ``model``.
-
-    The probe evaluates, on one real batch and outside the training step, the global
-    L2 norm of the gradient of the discriminator loss w.r.t. the discriminator's
-    weights and of the generator loss w.r.t. the generator's (losses as means over
-    the batch, whatever the number of replicas). It leaves no trace: it applies no
-    update, and every generator/discriminator variable (batch-norm statistics
-    included; WGAN clipping would otherwise bite at step 0) is restored afterwards.
-    It draws its own noise, so its figures are a fresh sample, not the training
-    step's.
-
-    Supported: a model's own ``gradient_norms(batch)`` method if it has one; the
-    GAN family built on ``GAN`` (``_discriminator_step`` / ``_generator_step``:
-    GAN, ConditionalGAN, ACGAN, InfoGAN — with ``d_steps > 1`` only the first
-    discriminator slice is used); Pix2Pix.
-
-    Raises:
-      UnsupportedModelError: for any other model.
-    """
-    kind = _probe_kind(model)
-    if kind == "hook":
-        return lambda batch: {k: float(v) for k, v in model.gradient_norms(batch).items()}
-    norms_fn = _step_method_norms if kind == "steps" else _pix2pix_norms
-
-    @tf.function(reduce_retracing=True)
-    def probe(batch):
-        variables = model.generator.variables + model.discriminator.variables
-        saved = [tf.identity(v.value) for v in variables]
-        norms = norms_fn(model, batch)
-        with tf.control_dependencies(list(norms.values())):
-            restores = [v.assign(s) for v, s in zip(variables, saved)]
-        with tf.control_dependencies(restores):
-            return {k: tf.identity(v) for k, v in norms.items()}
-
-    return lambda batch: {k: float(v) for k, v in probe(batch).items()}
-
-
-def gradient_norm_probe(model, batch):
-    """One-off :func:`make_gradient_norm_probe` call: ``{"d_grad_norm", "g_grad_norm"}``.
-
-    Args:
-      model: a compiled GAN (see :func:`make_gradient_norm_probe` for which).
-      batch: one training batch, as ``fit`` would see it (images, or
-        ``(images, labels)`` / ``(input, target)``).
-    """
-    return make_gradient_norm_probe(model)(batch)
-
-
 class _BatchSource:
     """Batches for the probe: a fixed batch, or successive batches of a dataset."""
 
@@ -311,7 +151,8 @@ class TensorBoardGAN(keras.callbacks.Callback):
     Every ``every_n_steps`` global steps it writes: each numeric metric in the logs
     under its own name (``d_loss``, ``g_loss``, ``d_real``, ``d_fake``, ``gp``, ...),
     ``steps_per_second``, ``d_grad_norm`` / ``g_grad_norm`` (when ``probe_data`` is
-    given; see :func:`make_gradient_norm_probe`) and the image ``samples``: a grid
+    given: the model's public ``gradient_norms(batch)``, see
+    :meth:`tfgan_pipeline.models.GANBase.gradient_norms`) and the image ``samples``: a grid
     of ``sample_fn(model)`` — by default the same ``num_images`` latent vectors
     (``seed``) every time — or a scatter plot for 2-D toy data. Step 0 samples are
     written when training starts from scratch, and the epoch-end (chunk-end) metrics
@@ -325,8 +166,8 @@ class TensorBoardGAN(keras.callbacks.Callback):
         a latent space (pix2pix: e.g. translate a fixed batch of inputs).
       num_images: images in the default grid.
       seed: seed of the default fixed latent batch.
-      probe_data: a batch or a ``tf.data.Dataset`` of training batches for the
-        gradient-norm probe (``None``: no gradient norms).
+      probe_data: a batch or a ``tf.data.Dataset`` of training batches for
+        ``model.gradient_norms`` (``None``: no gradient norms).
       scatter_kwargs: extra :func:`images.scatter_plot` arguments for 2-D data
         (``modes=``, ``real=``).
     """
@@ -339,7 +180,7 @@ class TensorBoardGAN(keras.callbacks.Callback):
         self.sample_fn = sample_fn or default_sample_fn(num_images, seed)
         self.scatter_kwargs = dict(scatter_kwargs or {})
         self._batches = None if probe_data is None else _BatchSource(probe_data)
-        self._probe = None
+        self._probe_disabled = False
         self._images_ok = True
         self._writer = None
         self._last_step = None
@@ -390,17 +231,19 @@ class TensorBoardGAN(keras.callbacks.Callback):
         self._last_step, self._last_time, self._written_step = step, now, step
 
     def _gradient_norms(self):
-        if self._batches is None or self._probe is False:
+        """The model's public ``gradient_norms(batch)``; a model without one is
+        reported once and not probed again. An error inside it propagates: it is a
+        bug in the model, not something to train on without."""
+        if self._batches is None or self._probe_disabled:
             return {}
-        try:
-            if self._probe is None:
-                self._probe = make_gradient_norm_probe(self.model)
-            return self._probe(self._batches.next())
-        except Exception as e:  # noqa: BLE001 -- any failure: report once, keep training
-            logger.warning("TensorBoardGAN: gradient norms disabled for %s: %s: %s",
-                           type(self.model).__name__, type(e).__name__, e)
-            self._probe = False
+        if not callable(getattr(self.model, "gradient_norms", None)):
+            logger.warning(
+                "TensorBoardGAN: gradient norms disabled for %s: it has no "
+                "gradient_norms(batch) method (every tfgan_pipeline model has one).",
+                type(self.model).__name__)
+            self._probe_disabled = True
             return {}
+        return self.model.gradient_norms(self._batches.next())
 
     def _write_images(self, step):
         if not self._images_ok:

@@ -22,7 +22,7 @@ write the tiled grid as a PNG (:func:`tfgan_pipeline.monitoring.images.image_gri
 Models are recognised by their attributes, not their classes:
 ``categorical_dims`` + ``continuous_dim`` (InfoGAN: ``latent_dim`` is the noise size
 and codes are set through ``generate``), ``num_classes`` (class-conditional:
-``generate_from_latent(z, labels)``), otherwise ``generate_from_latent(z)``.
+``generate(n, noise=z, labels=...)``), otherwise ``generate(n, noise=z)``.
 """
 
 import numpy as np
@@ -174,9 +174,9 @@ def _render(model, z, row_ids=None):
             cat[:, 0] = row_ids % model.categorical_dims[0]
         out = model.generate(n, categorical=cat, continuous=cont, noise=z)
     elif getattr(model, "num_classes", None):
-        out = model.generate_from_latent(z, labels=row_ids % int(model.num_classes))
+        out = model.generate(n, noise=z, labels=row_ids % int(model.num_classes))
     else:
-        out = model.generate_from_latent(z)
+        out = model.generate(n, noise=z)
     return np.asarray(out, np.float32)
 
 
@@ -257,7 +257,7 @@ def class_conditional_grid(model, samples_per_class, seed=0, path=None):
 
     Args:
       model: a class-conditional GAN (``num_classes`` and
-        ``generate_from_latent(z, labels)``: ConditionalGAN, ACGAN).
+        ``generate(n, noise=z, labels=...)``: ConditionalGAN, ACGAN).
       samples_per_class: number of columns.
       seed: seed of the latent vectors.
       path: optional PNG path for the tiled grid.

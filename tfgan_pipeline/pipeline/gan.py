@@ -52,6 +52,7 @@ class GANRunResult:
     report_path: str = ""
     export_path: str = ""
     export_version: int = 0
+    model: object = None  # the trained (compiled) GAN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -135,26 +136,20 @@ def _networks(cfg, data, latent_dim, width):
 def build_gan(cfg, data, latent_dim, width, learning_rate=None):
     """Builds networks and the compiled model for ``cfg`` (call inside a strategy scope)."""
     gen, disc = _networks(cfg, data, latent_dim, width)
-    kwargs = {"steps_per_execution": cfg.steps_per_execution}
-    if cfg.loss:
-        kwargs["loss"] = cfg.loss
-    if cfg.d_steps:
-        kwargs["d_steps"] = cfg.d_steps
     if cfg.gan == "cgan":
-        gan = models.compile_cgan(models.ConditionalGAN(gen, disc, latent_dim, data.num_classes),
-                                  **kwargs)
+        gan = models.ConditionalGAN(gen, disc, latent_dim, data.num_classes)
     elif cfg.gan == "acgan":
-        gan = models.compile_acgan(models.ACGAN(gen, disc, latent_dim, data.num_classes),
-                                   **kwargs)
+        gan = models.ACGAN(gen, disc, latent_dim, data.num_classes)
     elif cfg.gan == "infogan":
-        gan = models.compile_infogan(models.InfoGAN(gen, disc, noise_dim=latent_dim), **kwargs)
+        gan = models.InfoGAN(gen, disc, noise_dim=latent_dim)
     else:
-        gan = models.compile_preset(models.GAN(gen, disc, latent_dim=latent_dim), cfg.gan,
-                                    **kwargs)
-    if learning_rate:
-        gan.d_optimizer.learning_rate.assign(learning_rate)
-        gan.g_optimizer.learning_rate.assign(learning_rate)
-    return gan
+        gan = models.GAN(gen, disc, latent_dim=latent_dim)
+    overrides = {"steps_per_execution": cfg.steps_per_execution}
+    if cfg.loss:
+        overrides["loss"] = cfg.loss
+    if cfg.d_steps:
+        overrides["d_steps"] = cfg.d_steps
+    return models.compile_preset(gan, cfg.gan, learning_rate=learning_rate, **overrides)
 
 
 def _visuals(gan, out, seed):
@@ -205,7 +200,9 @@ def run_gan(cfg, log=print):
     os.makedirs(out, exist_ok=True)
     config_path = os.path.join(out, "config.json")
     config_lib.check_resumable(cfg, config_path)
-    d_steps = cfg.d_steps or models.PRESETS.get(cfg.gan, {}).get("d_steps", 1)
+    # Each critic update sees --batch_size real examples: the dataset batch holds
+    # d_steps of them (the template splits it; see models/base.py).
+    d_steps = cfg.d_steps or models.get_preset(cfg.gan).d_steps
     data = _load_data(cfg, cfg.batch_size * d_steps)
     config_lib.write_config(cfg, config_path)
     keras.utils.set_random_seed(cfg.seed)
@@ -276,4 +273,4 @@ def run_gan(cfg, log=print):
         + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
                     for k, v in sorted(metrics.items())))
     return GANRunResult(out, fit.steps_done, fit.seconds, samples_path, metrics_path, metrics,
-                        report_path, export_path, export_version)
+                        report_path, export_path, export_version, gan)

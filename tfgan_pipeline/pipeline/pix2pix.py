@@ -53,6 +53,7 @@ class Pix2PixRunResult:
     export_path: str
     export_version: int
     report_path: str = ""
+    model: object = None  # the trained (compiled) Pix2Pix
 
 
 def preprocess(cfg, out, log=print):
@@ -87,8 +88,8 @@ def build_model(cfg):
                                            receptive_field=cfg.receptive_field,
                                            base_filters=cfg.base_filters)
     model = models.Pix2Pix(gen, disc, l1_weight=cfg.l1_weight)
-    return models.compile_pix2pix(model, gan_loss=cfg.gan_loss, eval_mode=cfg.eval_mode,
-                                  steps_per_execution=cfg.steps_per_execution)
+    return models.compile_preset(model, gan_loss=cfg.gan_loss, eval_mode=cfg.eval_mode,
+                                 steps_per_execution=cfg.steps_per_execution)
 
 
 def _train(model, cfg, pre, train_ds, out, log):
@@ -216,4 +217,4 @@ def run_pix2pix(cfg, log=print):
                                       f"{cfg.data_dir or 'synthetic pairs'}", final_metrics=metrics)
     log(f"Report: {report_path}")
     return Pix2PixRunResult(out, fit.steps_done, fit.seconds, metrics, metrics_path,
-                            triplets_path, export_path, version, report_path)
+                            triplets_path, export_path, version, report_path, model)

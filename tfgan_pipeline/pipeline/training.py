@@ -32,9 +32,9 @@ class FitResult:
 
 
 def make_checkpoint(model):
-    """A ``tf.train.Checkpoint`` of a GAN's networks and both optimizers."""
-    return tf.train.Checkpoint(generator=model.generator, discriminator=model.discriminator,
-                               d_optimizer=model.d_optimizer, g_optimizer=model.g_optimizer)
+    """A ``tf.train.Checkpoint`` of everything the model needs to resume (its
+    ``checkpoint_objects()``: networks and both optimizers, for every family)."""
+    return tf.train.Checkpoint(**model.checkpoint_objects())
 
 
 def restore_latest(checkpoint, directory, max_to_keep=3):
