@@ -1,5 +1,7 @@
 """Contract tests: every endpoint of TF Serving's REST API as the dev server answers it."""
 
+import base64
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -22,7 +24,7 @@ def _expected(served, name, signature, **inputs):
 def assert_still_serving(client):
     status, body = client.post(f"{P2P}:predict", {"instances": [{"b64": b64(png_bytes(9))}]})
     assert status == 200, body
-    assert decode_png(__import__("base64").b64decode(body["predictions"][0]["b64"])).shape == (
+    assert decode_png(base64.b64decode(body["predictions"][0]["b64"])).shape == (
         IMAGE_SIZE, IMAGE_SIZE, 3)
 
 

@@ -3,6 +3,7 @@
 import os
 import socket
 import struct
+import time
 import zlib
 
 import pytest
@@ -150,12 +151,11 @@ def test_connections_beyond_the_limit_get_503(served):
             assert first.recv(65536).startswith(b"HTTP/1.1 200")  # stays open (keep-alive)
             second = _raw(server.url, b"GET /v1/models/pix2pix_tiny HTTP/1.1\r\nHost: x\r\n\r\n")
             assert second.startswith(b"HTTP/1.1 503") and b"--max_connections" in second
-        _wait = __import__("time").sleep
         for _ in range(100):  # the slot frees when the first connection closes
             if _raw(server.url, b"GET /v1/models/pix2pix_tiny HTTP/1.1\r\nHost: localhost\r\n"
                     b"Connection: close\r\n\r\n").startswith(b"HTTP/1.1 200"):
                 break
-            _wait(0.05)
+            time.sleep(0.05)
         else:
             raise AssertionError("the connection slot was never released")
     finally:

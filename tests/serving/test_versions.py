@@ -1,12 +1,10 @@
 """Version policy: hot swap under load, broken and half-written versions, start-up fallback."""
 
-import base64
 import os
 import shutil
 import threading
 import time
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
