@@ -384,6 +384,7 @@ async function renderGrid() {
     const c = document.createElement("canvas");
     c.title = `seed ${s}`;
     c.dataset.seed = s;
+    c.classList.toggle("selected", s === lt.editSeed);
     drawImage(c, images[i]);
     c.onclick = () => busy(() => selectSeed(s));
     grid.appendChild(c);
