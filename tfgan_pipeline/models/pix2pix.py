@@ -38,7 +38,7 @@ seen with a three-layer Keras model); it only skips that graph rewrite, and the
 step's results are unaffected.
 
 Metrics: ``d_loss`` (the halved D objective that is optimised), ``g_loss``
-(``g_gan_loss + l1_weight * g_l1_loss``), ``g_gan_loss``, ``g_l1_loss`` (mean
+(``gan_weight * g_gan_loss + l1_weight * g_l1_loss``), ``g_gan_loss``, ``g_l1_loss`` (mean
 absolute error on the [-1, 1] scale, unweighted), ``d_real`` and ``d_fake`` (D's
 mean logit on real and on generated pairs).
 
@@ -233,6 +233,8 @@ class Pix2Pix(GANBase):
         shape (e.g. :func:`networks.patchgan_discriminator`).
       l1_weight: lambda, the weight of the L1 term (100 in the paper; 0 gives the
         cGAN-only ablation).
+      gan_weight: weight of the generator's adversarial term (1 in the paper; 0 gives
+        the L1-only ablation of Table 1, in which D still trains but G ignores it).
       **kwargs: passed to ``keras.Model``.
 
     On the template (:class:`GANBase`) it overrides what differs: the pair
@@ -245,11 +247,16 @@ class Pix2Pix(GANBase):
     simultaneous_updates = True
     default_preset = "pix2pix"
 
-    def __init__(self, generator, discriminator, l1_weight=100.0, **kwargs):
+    def __init__(self, generator, discriminator, l1_weight=100.0, gan_weight=1.0, **kwargs):
         super().__init__(generator, discriminator, latent_dim=None, **kwargs)
-        if float(l1_weight) < 0:
-            raise ValueError(f"l1_weight must be >= 0, got {l1_weight}.")
+        for name, value in (("l1_weight", l1_weight), ("gan_weight", gan_weight)):
+            if float(value) < 0:
+                raise ValueError(f"{name} must be >= 0, got {value}.")
+        if float(l1_weight) == 0 and float(gan_weight) == 0:
+            raise ValueError("l1_weight and gan_weight are both 0: the generator would "
+                             "have no objective.")
         self.l1_weight = float(l1_weight)
+        self.gan_weight = float(gan_weight)
 
     def compile(self, d_optimizer, g_optimizer, gan_loss="vanilla", eval_mode="paper",
                 **kwargs):
@@ -295,8 +302,8 @@ class Pix2Pix(GANBase):
         g_l1 = losses_lib.l1_loss(target, output)
         d_values = {"d_loss": 0.5 * self.d_loss_fn(real, fake),  # Sec. 3.3: D objective / 2
                     "d_real": real, "d_fake": fake}
-        g_values = {"g_loss": g_gan + self.l1_weight * g_l1, "g_gan_loss": g_gan,
-                    "g_l1_loss": g_l1}
+        g_values = {"g_loss": self.gan_weight * g_gan + self.l1_weight * g_l1,
+                    "g_gan_loss": g_gan, "g_l1_loss": g_l1}
         return d_values, g_values
 
     def joint_losses(self, real):
