@@ -46,21 +46,56 @@ def restore_latest(checkpoint, directory, max_to_keep=3):
     return manager
 
 
-class _TimeBudget(keras.callbacks.Callback):
-    """Stops ``fit`` at the first batch end after ``deadline`` (a ``time.time()`` value)."""
+class _StopAt(keras.callbacks.Callback):
+    """Stops ``fit`` at the first batch end at or after ``train_steps`` generator steps
+    or after ``deadline`` (a ``time.time()`` value; ``None``: no time budget)."""
 
-    def __init__(self, deadline):
+    def __init__(self, train_steps, deadline=None):
         super().__init__()
-        self.deadline = deadline
+        self.train_steps, self.deadline = train_steps, deadline
+        self.out_of_time = False
 
     def on_train_batch_end(self, batch, logs=None):
-        if time.time() >= self.deadline:
+        if self.deadline is not None and time.time() >= self.deadline:
+            self.out_of_time = True
             self.model.stop_training = True
+        if int(self.model.g_optimizer.iterations.numpy()) >= self.train_steps:
+            self.model.stop_training = True
+
+
+class _ChunkEnd(keras.callbacks.Callback):
+    """At every epoch end (one checkpoint chunk): save, record the metrics, log progress."""
+
+    def __init__(self, manager, train_steps, start, log, progress):
+        super().__init__()
+        self.manager = manager
+        self.train_steps, self.start, self.log, self.progress = train_steps, start, log, progress
+        self.history = {}
+        self.t0 = time.time()
+
+    def on_epoch_end(self, epoch, logs=None):
+        done = int(self.model.g_optimizer.iterations.numpy())
+        self.manager.save(checkpoint_number=done)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(float(v))
+        if not self.progress:
+            return
+        rate = (done - self.start) / max(time.time() - self.t0, 1e-9)
+        metrics = " ".join(f"{k}={v[-1]:.4g}" for k, v in sorted(self.history.items()))
+        self.log(f"step {done}/{self.train_steps} ({100 * done / self.train_steps:.0f}%) "
+                 f"{rate:.1f} steps/s eta "
+                 f"{format_duration((self.train_steps - done) / max(rate, 1e-9))} {metrics}")
 
 
 def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every, log=print,
                   callbacks=(), progress=True, max_seconds=None):
     """Trains ``model`` until its generator optimizer has taken ``train_steps`` steps.
+
+    One ``fit`` call runs the whole job, each chunk of ``checkpoint_every`` steps one
+    Keras epoch, so the dataset's iterator carries on across chunks (a ``fit`` per
+    chunk would restart the stream and replay its first batches every chunk); a
+    checkpoint is written at each chunk end, and the last chunk stops at
+    ``train_steps``.
 
     Args:
       model: a compiled :class:`tfgan_pipeline.models.GANBase`; its
@@ -70,7 +105,7 @@ def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every,
       train_steps: total generator steps wanted.
       checkpoint_every: steps between checkpoints and progress lines.
       log: callable taking one progress string.
-      callbacks: extra Keras callbacks for every ``fit`` chunk.
+      callbacks: extra Keras callbacks for the ``fit`` calls.
       progress: print a progress line (steps, rate, time left, metrics) per chunk;
         off when a finer-grained progress callback is among ``callbacks``.
       max_seconds: optional training-time budget for this call: training stops
@@ -87,31 +122,19 @@ def fit_resumable(model, dataset, checkpoint_dir, train_steps, checkpoint_every,
         log(f"Resuming from step {done} ({manager.latest_checkpoint}).")
     if done >= train_steps:
         log(f"Already trained {done} >= train_steps={train_steps} steps; nothing to do.")
-    history = {}
     t0 = time.time()
-    callbacks = list(callbacks)
-    if max_seconds is not None:
-        callbacks.append(_TimeBudget(t0 + max_seconds))
-    while done < train_steps:
-        if max_seconds is not None and time.time() - t0 >= max_seconds:
-            log(f"Time budget of {max_seconds:.0f} s reached at step {done}; stopping.")
-            break
-        chunk = min(checkpoint_every, train_steps - done)
-        hist = model.fit(dataset, epochs=1, steps_per_epoch=chunk, verbose=0,
-                         callbacks=callbacks)
-        done = int(step.numpy())
-        manager.save(checkpoint_number=done)
-        for k, v in hist.history.items():
-            history.setdefault(k, []).append(float(v[-1]))
-        if not progress:
-            continue
-        elapsed = time.time() - t0
-        rate = (done - start) / max(elapsed, 1e-9)
-        metrics = " ".join(f"{k}={v[-1]:.4g}" for k, v in sorted(history.items()))
-        log(f"step {done}/{train_steps} ({100 * done / train_steps:.0f}%) {rate:.1f} steps/s "
-            f"eta {format_duration((train_steps - done) / max(rate, 1e-9))} {metrics}")
+    chunk_end = _ChunkEnd(manager, train_steps, start, log, progress)
+    stop = _StopAt(train_steps, None if max_seconds is None else t0 + max_seconds)
+    # The stop callback runs first: a chunk-end callback then sees the final step.
+    callbacks = [stop] + list(callbacks) + [chunk_end]
+    if done < train_steps:
+        model.fit(dataset, epochs=-(-(train_steps - done) // checkpoint_every),
+                  steps_per_epoch=checkpoint_every, verbose=0, callbacks=callbacks)
+    done = int(step.numpy())
+    if stop.out_of_time and done < train_steps:
+        log(f"Time budget of {max_seconds:.0f} s reached at step {done}; stopping.")
     return FitResult(steps_done=done, resumed_from=start, seconds=time.time() - t0,
-                     history=history)
+                     history=chunk_end.history)
 
 
 def export_once(out, model_name, steps, variant, export_fn, log=print):
