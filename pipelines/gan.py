@@ -43,6 +43,9 @@ flags.DEFINE_float("max_minutes", None,
                    "Training-time budget of this run; stops (with a checkpoint) when spent.")
 flags.DEFINE_integer("log_every", None, "Steps between TensorBoard/sample/progress logs.")
 flags.DEFINE_integer("eval_samples", _D.eval_samples, "Images for FD/KID/precision-recall.")
+flags.DEFINE_integer("cpu_devices", 1,
+                     "Split the CPU into this many logical devices (no GPU: lets "
+                     "--strategy=mirrored run that many replicas on one machine).")
 flags.DEFINE_string("feature_model", None,
                     "Keras model or SavedModel giving features for the metrics (default: a "
                     "classifier trained on the real data and saved with the run).")
@@ -63,9 +66,13 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
     logging.set_verbosity(logging.WARNING)  # keep TF's INFO chatter out of the progress lines
+    cfg = config_from_flags()
+    from tfgan_pipeline import distribute
     from tfgan_pipeline.pipeline import gan as gan_job
 
-    gan_job.run_gan(config_from_flags())
+    distribute.configure_cpu_devices(FLAGS.cpu_devices)
+
+    gan_job.run_gan(cfg)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,30 @@ def _canonical(device):
     return spec.to_string()
 
 
+def configure_cpu_devices(count):
+    """Splits the host CPU into ``count`` logical devices (before TF uses any device).
+
+    With no GPU, ``mirrored`` then runs ``count`` replicas on one machine — how the
+    tests check multi-replica training, and a way to try a strategy on a laptop (it
+    is not faster: the replicas share the same cores).
+
+    Raises:
+      ValueError: for ``count < 1``, or when TensorFlow has already initialised its
+        devices (call it first thing, before building any model).
+    """
+    if int(count) < 1:
+        raise ValueError(f"cpu device count must be >= 1, got {count}.")
+    if int(count) == 1:
+        return
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    try:
+        tf.config.set_logical_device_configuration(
+            cpu, [tf.config.LogicalDeviceConfiguration()] * int(count))
+    except RuntimeError as e:
+        raise ValueError(f"Cannot split the CPU into {count} devices: TensorFlow has already "
+                         f"initialised its devices ({e}).") from None
+
+
 def get_strategy(name="default", devices=None):
     """Returns a (cached) ``tf.distribute.Strategy``.
 

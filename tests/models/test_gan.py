@@ -288,7 +288,7 @@ def _assert_same_step(single, mirrored, init, h1, h2, names):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("d_steps", [1, 2])
+@pytest.mark.parametrize("d_steps", [1, 2, 4])
 def test_mirrored_step_matches_single_device(mirrored_strategy, d_steps):
     """One fit step on 2 replicas equals the same step on one device.
 

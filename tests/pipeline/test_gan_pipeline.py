@@ -152,6 +152,19 @@ def test_mirrored_strategy_run(tmp_path, mirrored_strategy):
     assert np.isfinite(result.metrics["d_loss"])
 
 
+def test_a_batch_that_does_not_split_over_the_replicas_names_the_flag(tmp_path,
+                                                                     mirrored_strategy):
+    cfg = config_lib.GANConfig(gan="gan", dataset="ring8", output_dir=str(tmp_path),
+                               strategy="mirrored", train_steps=2, batch_size=5)
+    with pytest.raises(ValueError, match=r"--batch_size=5 x d_steps=1 = 5 .* 2 replicas"):
+        gan_job.run_gan(cfg, log=lambda s: None)
+    # Nothing was written that would block the corrected rerun.
+    assert not os.path.exists(tmp_path / "config.json")
+    fixed = config_lib.GANConfig(**{**config_lib.to_dict(cfg), "batch_size": 6,
+                                    "checkpoint_every": 2, "num_samples": 100})
+    assert gan_job.run_gan(fixed, log=lambda s: None).steps == 2
+
+
 def test_time_budget_stops_early_with_a_checkpoint(tmp_path):
     cfg = config_lib.GANConfig(dataset="ring8", output_dir=str(tmp_path), train_steps=100000,
                                checkpoint_every=50, batch_size=16, num_samples=100,

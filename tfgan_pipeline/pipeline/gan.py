@@ -203,13 +203,20 @@ def run_gan(cfg, log=print):
     # Each critic update sees --batch_size real examples: the dataset batch holds
     # d_steps of them (the template splits it; see models/base.py).
     d_steps = cfg.d_steps or models.get_preset(cfg.gan).d_steps
+    strategy = distribute.get_strategy(cfg.strategy)
+    replicas = strategy.num_replicas_in_sync
+    if (cfg.batch_size * d_steps) % replicas:
+        raise ValueError(
+            f"--batch_size={cfg.batch_size} x d_steps={d_steps} = {cfg.batch_size * d_steps} "
+            f"examples per step do not split evenly over {replicas} replicas (Keras needs "
+            "equal shares); choose a batch size that makes the product a multiple of "
+            f"{replicas}.")
     data = _load_data(cfg, cfg.batch_size * d_steps)
-    config_lib.write_config(cfg, config_path)
+    config_lib.write_config(cfg, config_path)  # only once every input is known good
     keras.utils.set_random_seed(cfg.seed)
     keras.mixed_precision.set_global_policy(cfg.precision)
 
     latent_dim, width, learning_rate = _defaults(cfg, data)
-    strategy = distribute.get_strategy(cfg.strategy)
     with strategy.scope():
         gan = build_gan(cfg, data, latent_dim, width, learning_rate)
     log(f"{cfg.gan} ({gan.loss_name}, d_steps={gan.d_steps}) on {cfg.dataset}: samples "
