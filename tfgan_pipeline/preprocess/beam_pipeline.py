@@ -11,10 +11,12 @@ image per pair, or same-named files in ``A/`` and ``B/``) into::
     <output_dir>/config.json     the config and cache key; written last = "complete"
 
 The per-element logic lives in :mod:`tfgan_pipeline.preprocess.elements` (plain
-functions); this module holds the named ``@beam.ptransform_fn`` composites
-(:func:`ExtractPairs`, :func:`WriteSplitTFRecords`, :func:`WriteRejects`,
-:func:`WriteStats`) and :func:`run_preprocess`, the public entry point, which
+functions); this module holds the named ``@beam.ptransform_fn`` composite
+:func:`ExtractPairs` and :func:`run_preprocess`, the public entry point, which
 takes a frozen :class:`PreprocessConfig` and returns a :class:`PreprocessResult`.
+The writers (:func:`WriteSplitTFRecords`, :func:`WriteRejects`, :func:`WriteStats`),
+the runner flags and the atomic publishing with reuse are shared with the
+single-image pipeline (:mod:`tfgan_pipeline.preprocess.beam_common`).
 
 Runner: the DirectRunner by default (set explicitly: the Prism runner cannot be
 downloaded offline); ``num_workers > 1`` selects the DirectRunner's
@@ -30,46 +32,28 @@ the output + a fingerprint of the listed input files) matches an existing
 """
 
 import dataclasses
-import hashlib
-import json
 import os
-import uuid
 
 import apache_beam as beam
 from apache_beam.io import fileio
-from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
-from apache_beam.runners.runner import PipelineState
 import tensorflow as tf
 
 from tfgan_pipeline.data import schema
+from tfgan_pipeline.preprocess import beam_common
 from tfgan_pipeline.preprocess import elements
+# The shared pieces, under the names this module has always had.
+from tfgan_pipeline.preprocess.beam_common import (CONFIG_FILE, REJECTS_FILE,  # noqa: F401
+                                                   STATS_FILE, TFRECORD_DIR, TFRECORD_PREFIX,
+                                                   TFRECORD_SUFFIX, WriteRejects,
+                                                   WriteSplitTFRecords, WriteStats,
+                                                   input_fingerprint, pipeline_flags)
 
 #: Bumped when the preprocessing changes what it writes for the same config.
 PREPROCESS_VERSION = 1
 
-TFRECORD_DIR = "tfrecords"
-TFRECORD_PREFIX = "part"
-TFRECORD_SUFFIX = ".tfrecord.gz"
-STATS_FILE = "stats.json"
-REJECTS_FILE = "rejects.jsonl"
-CONFIG_FILE = "config.json"
-_OUTPUT_ENTRIES = frozenset({TFRECORD_DIR, STATS_FILE, REJECTS_FILE, CONFIG_FILE + ".tmp"})
-_GLOB_CHARS = frozenset("*?[]{}")
-
-
-def _is_url(path):
-    return "://" in path
-
-
-def _normalize_dir(path):
-    path = os.fspath(path)
-    return path.rstrip("/") if _is_url(path) else os.path.abspath(path)
-
-
-def _join(*parts):
-    return "/".join([parts[0].rstrip("/")] + [p.strip("/") for p in parts[1:]])
+_normalize_dir = beam_common.normalize_dir
+_join = beam_common.join
+_listdir = beam_common.listdir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,26 +95,16 @@ class PreprocessConfig:
         if self.direction not in schema.DIRECTIONS:
             raise ValueError(
                 f"direction must be one of {schema.DIRECTIONS}, got {self.direction!r}.")
-        for name, low in (("load_size", 1), ("num_shards", 1), ("num_workers", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < low:
-                raise ValueError(f"{name} must be an int >= {low}, got {value!r}.")
-        if (isinstance(self.val_fraction, bool) or not isinstance(self.val_fraction, (int, float))
-                or not 0.0 <= self.val_fraction < 1.0):
-            raise ValueError(f"val_fraction must be a number in [0, 1), got {self.val_fraction!r}.")
-        object.__setattr__(self, "val_fraction", float(self.val_fraction))
-        args = self.beam_pipeline_args
-        if isinstance(args, (str, bytes)) or not all(isinstance(a, str) for a in args):
-            raise TypeError("beam_pipeline_args must be a sequence of flag strings such as "
-                            f"('--runner=DirectRunner',), got {args!r}.")
-        object.__setattr__(self, "beam_pipeline_args", tuple(args))
-        d, o = self.data_dir + "/", self.output_dir + "/"
-        if d.startswith(o) or o.startswith(d):
-            raise ValueError(f"output_dir {self.output_dir!r} and data_dir {self.data_dir!r} must "
-                             "not be the same folder or inside one another; write elsewhere.")
-        if _GLOB_CHARS & set(self.data_dir):
+        for name in ("load_size", "num_shards", "num_workers"):
+            beam_common.check_int(name, getattr(self, name), 1)
+        object.__setattr__(self, "val_fraction",
+                           beam_common.check_fraction("val_fraction", self.val_fraction))
+        object.__setattr__(self, "beam_pipeline_args",
+                           beam_common.check_beam_args(self.beam_pipeline_args))
+        beam_common.check_apart(self.data_dir, self.output_dir, "data_dir")
+        if beam_common.GLOB_CHARS & set(self.data_dir):
             raise ValueError(f"data_dir {self.data_dir!r} contains glob characters "
-                             f"{sorted(_GLOB_CHARS)}; rename the folder.")
+                             f"{sorted(beam_common.GLOB_CHARS)}; rename the folder.")
 
     def to_json_dict(self):
         """The config as a JSON-ready dict."""
@@ -157,15 +131,6 @@ class InputPlan:
     splits: tuple
     patterns: tuple
     ignored: tuple
-
-
-def _listdir(path):
-    """``(sub-folder names, file names)`` directly in ``path``."""
-    dirs, files = [], []
-    for entry in tf.io.gfile.listdir(path):
-        name = entry.rstrip("/")
-        (dirs if tf.io.gfile.isdir(_join(path, name)) else files).append(name)
-    return sorted(dirs), sorted(files)
 
 
 def plan_inputs(data_dir, layout="auto", val_fraction=0.1):
@@ -219,68 +184,9 @@ def plan_inputs(data_dir, layout="auto", val_fraction=0.1):
     return InputPlan(root, layout, "hash", splits, patterns, tuple(sorted(ignored)))
 
 
-def input_fingerprint(patterns):
-    """sha1 over the sorted (path, size, mtime) of every file the patterns match."""
-    rows = []
-    for match in FileSystems.match(list(patterns)):
-        rows += [(m.path, m.size_in_bytes, getattr(m, "last_updated_in_seconds", None))
-                 for m in match.metadata_list]
-    return hashlib.sha1(json.dumps(sorted(rows)).encode("utf-8")).hexdigest(), len(rows)
-
-
-def pipeline_flags(config):
-    """Explicit Beam flags for ``config`` (never read from ``sys.argv``).
-
-    ``--runner=DirectRunner`` unless ``beam_pipeline_args`` names a runner; with
-    ``num_workers > 1`` adds the DirectRunner's ``multi_processing`` flags.
-
-    Raises:
-      ValueError: if ``num_workers > 1`` with a runner other than the DirectRunner
-        (set that runner's worker count through its own flags).
-    """
-    args = list(config.beam_pipeline_args)
-    runner = None
-    for i, arg in enumerate(args):
-        if arg.startswith("--runner="):
-            runner = arg.split("=", 1)[1]
-        elif arg == "--runner" and i + 1 < len(args):
-            runner = args[i + 1]
-    if runner is None:
-        args.insert(0, "--runner=DirectRunner")
-        runner = "DirectRunner"
-    if config.num_workers > 1:
-        if runner.lower() not in ("directrunner", "direct"):
-            raise ValueError(f"num_workers={config.num_workers} applies to the DirectRunner only; "
-                             f"for {runner} set its worker flags in beam_pipeline_args.")
-        args += ["--direct_running_mode=multi_processing",
-                 f"--direct_num_workers={config.num_workers}"]
-    return args
-
-
-class _ReadBytesFn(beam.DoFn):
-    """``(key, path)`` -> ``(key, path, bytes)``; unreadable files go to ``rejects``."""
-
-    def process(self, element):
-        key, path = element
-        try:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-                data = f.read()
-        except Exception as e:  # noqa: BLE001 - any I/O failure becomes a reject
-            reject = elements.Reject(path, "read_error", f"{type(e).__name__}: {e}", key.split)
-            yield beam.pvalue.TaggedOutput("rejects", reject)
-            return
-        yield key, path, data
-
-
-def _tag(item):
-    if isinstance(item, elements.Reject):
-        return beam.pvalue.TaggedOutput("rejects", item)
-    return item
-
-
 def _classify(path, plan, val_fraction):
     key = elements.classify_path(path, plan.root, plan.layout, plan.split_mode, val_fraction)
-    return _tag(key if isinstance(key, elements.Reject) else (key, path))
+    return beam_common.tag(key if isinstance(key, elements.Reject) else (key, path))
 
 
 @beam.ptransform_fn
@@ -307,11 +213,11 @@ def ExtractPairs(pbegin, plan, load_size, direction, val_fraction):  # pylint: d
                       "rejects", main="files"))
     read = (classified.files
             | "Distribute" >> beam.Reshuffle()
-            | "ReadBytes" >> beam.ParDo(_ReadBytesFn()).with_outputs("rejects", main="files"))
+            | "ReadBytes" >> beam.ParDo(beam_common.ReadBytesFn()).with_outputs("rejects", main="files"))
     if plan.layout == "pix2pix":
         processed = (read.files
                      | "DecodeSplitResize" >> beam.Map(
-                         lambda e: _tag(elements.process_pix2pix_file(
+                         lambda e: beam_common.tag(elements.process_pix2pix_file(
                              e[1], e[2], e[0].split, load_size, direction)))
                      .with_outputs("rejects", main="records"))
     else:
@@ -320,81 +226,12 @@ def ExtractPairs(pbegin, plan, load_size, direction, val_fraction):  # pylint: d
                          lambda e: ((e[0].split, e[0].name), (e[0].side, e[1], e[2])))
                      | "GroupAB" >> beam.GroupByKey()
                      | "DecodeResizeAB" >> beam.FlatMap(
-                         lambda kv: [_tag(item) for item in elements.process_ab_pair(
+                         lambda kv: [beam_common.tag(item) for item in elements.process_ab_pair(
                              kv[0][0], kv[0][1], kv[1], load_size, direction)])
                      .with_outputs("rejects", main="records"))
     rejects = ((classified.rejects, read.rejects, processed.rejects)
                | "FlattenRejects" >> beam.Flatten())
     return {"records": processed.records, "rejects": rejects, "listed": listed}
-
-
-@beam.ptransform_fn
-def WriteSplitTFRecords(records, tfrecord_dir, splits, num_shards):  # pylint: disable=invalid-name
-    """Writes records as GZIP TFRecords of ``tf.train.Example``, one folder per split.
-
-    Every split in ``splits`` gets ``num_shards`` files, even when empty, so readers
-    can rely on the layout. Returns the dict of per-split write results.
-    """
-    index = {split: i for i, split in enumerate(splits)}
-
-    def partition(record, n):
-        del n
-        return index[record.split]
-
-    parts = records | "PartitionBySplit" >> beam.Partition(partition, len(splits))
-    results = {}
-    for split, part in zip(splits, parts):
-        results[split] = (
-            part
-            | f"Serialize[{split}]" >> beam.Map(lambda r: r.to_example_bytes())
-            | f"Write[{split}]" >> beam.io.WriteToTFRecord(
-                _join(tfrecord_dir, split, TFRECORD_PREFIX), file_name_suffix=TFRECORD_SUFFIX,
-                num_shards=num_shards, compression_type=CompressionTypes.GZIP))
-    return results
-
-
-@beam.ptransform_fn
-def WriteRejects(rejects, path):  # pylint: disable=invalid-name
-    """Writes one JSON line per reject into the single file ``path`` (empty if none)."""
-    return (rejects
-            | "ToJson" >> beam.Map(lambda r: r.to_json())
-            | "Write" >> beam.io.WriteToText(path, num_shards=1, shard_name_template=""))
-
-
-class _CountKeysFn(beam.CombineFn):
-    """Counts hashable keys into one dict."""
-
-    def create_accumulator(self):
-        return {}
-
-    def add_input(self, acc, key):
-        acc[key] = acc.get(key, 0) + 1
-        return acc
-
-    def merge_accumulators(self, accs):
-        out = {}
-        for acc in accs:
-            for key, count in acc.items():
-                out[key] = out.get(key, 0) + count
-        return out
-
-    def extract_output(self, acc):
-        return acc
-
-
-@beam.ptransform_fn
-def WriteStats(pcolls, path, static_fields, splits):  # pylint: disable=invalid-name
-    """``(records, rejects, listed)`` -> one JSON file of counts (:func:`elements.build_stats`)."""
-    records, rejects, listed = pcolls
-    keys = ((records | "RecordKeys" >> beam.FlatMap(elements.stat_keys),
-             rejects | "RejectKeys" >> beam.FlatMap(elements.stat_keys),
-             listed | "ListedKeys" >> beam.Map(lambda _: ("files_listed", "")))
-            | "FlattenKeys" >> beam.Flatten())
-    return (keys
-            | "Count" >> beam.CombineGlobally(_CountKeysFn())
-            | "ToJson" >> beam.Map(lambda counts: json.dumps(
-                elements.build_stats(counts, static_fields, splits), indent=2, sort_keys=True))
-            | "Write" >> beam.io.WriteToText(path, num_shards=1, shard_name_template=""))
 
 
 def build_pipeline(pipeline, plan, config, out_dir):
@@ -442,12 +279,7 @@ class PreprocessResult:
         if split not in self.tfrecords:
             raise KeyError(
                 f"No split {split!r} in {self.output_dir}; have {sorted(self.tfrecords)}.")
-        return _join(self.output_dir, TFRECORD_DIR, split, f"{TFRECORD_PREFIX}-*{TFRECORD_SUFFIX}")
-
-
-def _read_json(path):
-    with tf.io.gfile.GFile(path, "r") as f:
-        return json.load(f)
+        return beam_common.tfrecord_pattern(self.output_dir, split)
 
 
 def load_preprocess_result(output_dir, reused=False):
@@ -462,11 +294,8 @@ def load_preprocess_result(output_dir, reused=False):
         raise FileNotFoundError(f"{config_path} is missing: {output_dir!r} is not a finished "
                                 "preprocessing output (rerun run_preprocess).")
     stats_path = _join(output_dir, STATS_FILE)
-    stats = _read_json(stats_path)
-    tfrecords = {
-        split: tuple(sorted(tf.io.gfile.glob(
-            _join(output_dir, TFRECORD_DIR, split, f"{TFRECORD_PREFIX}-*{TFRECORD_SUFFIX}"))))
-        for split in stats["records_per_split"]}
+    stats = beam_common.read_json(stats_path)
+    tfrecords = beam_common.list_tfrecords(output_dir, stats["records_per_split"])
     return PreprocessResult(
         output_dir=output_dir, tfrecords=tfrecords, stats_path=stats_path,
         rejects_path=_join(output_dir, REJECTS_FILE), config_path=config_path,
@@ -498,16 +327,6 @@ def _cache_key(config, plan, fingerprint):
             "num_shards": config.num_shards, "input_fingerprint": fingerprint}
 
 
-def _remove_or_refuse(output_dir, overwrite, why):
-    """Clears an existing ``output_dir`` when allowed; returns whether one existed."""
-    if not tf.io.gfile.exists(output_dir):
-        return False
-    if not overwrite:
-        raise ValueError(f"output_dir {output_dir!r} already holds a preprocessing output {why}; "
-                         "pass overwrite=True to replace it, or choose another output_dir.")
-    return True
-
-
 def run_preprocess(config, overwrite=False, verbose=True):
     """Runs (or reuses) the preprocessing described by ``config``.
 
@@ -529,55 +348,14 @@ def run_preprocess(config, overwrite=False, verbose=True):
         raise TypeError(f"config must be a PreprocessConfig, got {type(config).__name__}.")
     plan = plan_inputs(config.data_dir, config.layout, config.val_fraction)
     fingerprint, n_files = input_fingerprint(plan.patterns)
-    cache_key = _cache_key(config, plan, fingerprint)
-    out = config.output_dir
-    replace = False
-    if tf.io.gfile.exists(out):
-        config_path = _join(out, CONFIG_FILE)
-        if tf.io.gfile.exists(config_path):
-            saved = _read_json(config_path).get("cache_key", {})
-            if saved == cache_key:
-                result = load_preprocess_result(out, reused=True)
-                if verbose:
-                    print(format_summary(result))
-                return result
-            differs = sorted(k for k in set(saved) | set(cache_key)
-                             if saved.get(k) != cache_key.get(k))
-            replace = _remove_or_refuse(out, overwrite, f"made with a different config ({differs})")
-        else:
-            entries = {e.rstrip("/") for e in tf.io.gfile.listdir(out)}
-            if entries - _OUTPUT_ENTRIES:
-                raise ValueError(f"output_dir {out!r} exists and holds other files "
-                                 f"({sorted(entries - _OUTPUT_ENTRIES)}); choose an empty or "
-                                 "new folder.")
-            replace = True  # an interrupted run's leftovers (no config.json): safe to redo
-    parent, base = os.path.split(out) if not _is_url(out) else out.rsplit("/", 1)
-    tf.io.gfile.makedirs(parent)
-    tmp = _join(parent, f".{base}.tmp-{uuid.uuid4().hex[:12]}")
-    try:
-        pipeline = beam.Pipeline(options=PipelineOptions(flags=pipeline_flags(config)))
-        build_pipeline(pipeline, plan, config, tmp)
-        state = pipeline.run().wait_until_finish()
-        if state != PipelineState.DONE:
-            raise RuntimeError(f"The preprocessing pipeline ended in state {state}, not DONE; "
-                               "its partial output was removed. See the runner's logs.")
-        if replace:
-            old = _join(parent, f".{base}.old-{uuid.uuid4().hex[:12]}")
-            tf.io.gfile.rename(out, old)
-            tf.io.gfile.rename(tmp, out)
-            tf.io.gfile.rmtree(old)
-        else:
-            tf.io.gfile.rename(tmp, out)
-    except BaseException:
-        if tf.io.gfile.exists(tmp):
-            tf.io.gfile.rmtree(tmp)
-        raise
-    saved = {"config": config.to_json_dict(), "cache_key": cache_key, "files_listed": n_files,
-             "beam_flags": pipeline_flags(config)}
-    with tf.io.gfile.GFile(_join(out, CONFIG_FILE + ".tmp"), "w") as f:
-        json.dump(saved, f, indent=2, sort_keys=True)
-    tf.io.gfile.rename(_join(out, CONFIG_FILE + ".tmp"), _join(out, CONFIG_FILE), overwrite=True)
-    result = load_preprocess_result(out)
+    flags = pipeline_flags(config)
+    reused = beam_common.build_or_reuse(
+        config.output_dir, _cache_key(config, plan, fingerprint),
+        lambda tmp: beam_common.run_pipeline(
+            flags, lambda pipeline: build_pipeline(pipeline, plan, config, tmp)),
+        {"config": config.to_json_dict(), "files_listed": n_files, "beam_flags": flags},
+        overwrite=overwrite)
+    result = load_preprocess_result(config.output_dir, reused=reused)
     if verbose:
         print(format_summary(result))
     return result

@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import io
 import json
+import typing
 import warnings
 
 from PIL import Image
@@ -113,35 +114,60 @@ class PairRecord:
 
 @dataclasses.dataclass(frozen=True)
 class Reject:
-    """A file set aside, with the reason (one of :data:`REJECT_REASONS`) and details."""
+    """A file set aside, with the reason (one of :attr:`REASONS`) and details.
+
+    Subclasses (the single-image pipeline's ``ImageReject``) extend :attr:`REASONS`
+    and the fields; :meth:`for_key` builds one from a listed file's key.
+    """
+    REASONS: typing.ClassVar[tuple] = REJECT_REASONS
     path: str
     reason: str
     detail: str = ""
     split: object = None
 
     def __post_init__(self):
-        if self.reason not in REJECT_REASONS:
-            raise ValueError(f"Unknown reject reason {self.reason!r}; use one of {REJECT_REASONS}.")
+        if self.reason not in self.REASONS:
+            raise ValueError(f"Unknown reject reason {self.reason!r}; use one of {self.REASONS}.")
+
+    @classmethod
+    def for_key(cls, path, key, reason, detail=""):
+        """A reject of the file ``path`` listed under ``key`` (a :class:`FileKey`)."""
+        return cls(path, reason, detail, key.split)
 
     def to_json(self):
-        """One JSON line: ``{"path", "reason", "detail", "split"}``."""
+        """One JSON line of the fields (``{"path", "reason", "detail", "split"}`` here)."""
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
 
-class _Rejection(Exception):
+class Rejection(Exception):
+    """Raised inside per-element functions; the caller turns it into a :class:`Reject`."""
+
     def __init__(self, reason, detail=""):
         super().__init__(f"{reason}: {detail}")
         self.reason = reason
         self.detail = detail
 
 
+def hash_fraction(name, part=0):
+    """A number in ``[0, 1)`` that depends on ``name`` only: 8 bytes of ``sha1(name)``.
+
+    ``part`` 0 reads bytes 0-7, ``part`` 1 bytes 8-15 (an independent second draw,
+    e.g. to assign a file to CycleGAN domain A or B after the held-out draw).
+    """
+    if part not in (0, 1):
+        raise ValueError(f"part must be 0 or 1, got {part!r}.")
+    digest = hashlib.sha1(name.encode("utf-8")).digest()
+    return int.from_bytes(digest[8 * part:8 * part + 8], "big") / 2.0**64
+
+
 def hash_split(name, val_fraction):
     """Stable split of a file by its base name: ``"val"`` for a ``val_fraction`` share.
 
     The first 8 bytes of ``sha1(name)`` read as an integer, divided by ``2**64``,
-    give a number ``u`` in ``[0, 1)`` that depends on this name only; the file is
-    ``"val"`` when ``u < val_fraction``. Adding or removing other files never moves
-    it, and raising ``val_fraction`` only moves files from train to val.
+    give a number ``u`` in ``[0, 1)`` that depends on this name only
+    (:func:`hash_fraction`); the file is ``"val"`` when ``u < val_fraction``. Adding
+    or removing other files never moves it, and raising ``val_fraction`` only moves
+    files from train to val.
 
     Args:
       name: the file's base name (not its path, so moving the folder is harmless).
@@ -152,9 +178,7 @@ def hash_split(name, val_fraction):
     """
     if not 0.0 <= val_fraction < 1.0:
         raise ValueError(f"val_fraction must be in [0, 1), got {val_fraction!r}.")
-    digest = hashlib.sha1(name.encode("utf-8")).digest()
-    u = int.from_bytes(digest[:8], "big") / 2.0**64
-    return "val" if u < val_fraction else "train"
+    return "val" if hash_fraction(name) < val_fraction else "train"
 
 
 def relative_parts(path, root):
@@ -204,15 +228,15 @@ def classify_path(path, root, layout, split_mode, val_fraction):
     raise ValueError(f"Unexpected file {path!r} for layout={layout!r}, split_mode={split_mode!r}.")
 
 
-def decode_rgb(data):
-    """Decodes image bytes into a loaded RGB ``PIL.Image``.
+def decode_image(data):
+    """Decodes image bytes into a loaded ``PIL.Image`` of any mode.
 
     Raises:
-      _Rejection: with reason ``empty_file``, ``not_an_image``, ``corrupt_image``,
-        ``too_large`` or ``not_rgb``.
+      Rejection: with reason ``empty_file``, ``not_an_image``, ``corrupt_image`` or
+        ``too_large``.
     """
     if not data:
-        raise _Rejection("empty_file", "0 bytes")
+        raise Rejection("empty_file", "0 bytes")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -220,23 +244,38 @@ def decode_rgb(data):
             image.load()
     except UnidentifiedImageError as e:
         if _looks_like_image(data):
-            raise _Rejection("corrupt_image", f"image header, but unreadable ({e})") from None
-        raise _Rejection("not_an_image", f"{len(data)} bytes in no known image format") from None
+            raise Rejection("corrupt_image", f"image header, but unreadable ({e})") from None
+        raise Rejection("not_an_image", f"{len(data)} bytes in no known image format") from None
     except Image.DecompressionBombError as e:
-        raise _Rejection("too_large", str(e)) from None
+        raise Rejection("too_large", str(e)) from None
     except Exception as e:  # noqa: BLE001 - Pillow raises OSError, SyntaxError, ValueError...
-        raise _Rejection("corrupt_image", f"{type(e).__name__}: {e}") from None
-    if image.mode != "RGB":
-        raise _Rejection("not_rgb", f"mode {image.mode} ({image.format}); convert it to RGB first")
+        raise Rejection("corrupt_image", f"{type(e).__name__}: {e}") from None
     return image
+
+
+def decode_rgb(data):
+    """Decodes image bytes into a loaded RGB ``PIL.Image``.
+
+    Raises:
+      Rejection: with reason ``empty_file``, ``not_an_image``, ``corrupt_image``,
+        ``too_large`` (see :func:`decode_image`) or ``not_rgb``.
+    """
+    image = decode_image(data)
+    if image.mode != "RGB":
+        raise Rejection("not_rgb", f"mode {image.mode} ({image.format}); convert it to RGB first")
+    return image
+
+
+def encode_png(image):
+    """PNG bytes of a ``PIL.Image`` (lossless; compression level 1, see the module doc)."""
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
+    return buffer.getvalue()
 
 
 def resize_to_png(image, load_size):
     """Bicubic resize to ``load_size x load_size`` and PNG encoding; returns bytes."""
-    resized = image.resize((load_size, load_size), Image.Resampling.BICUBIC)
-    buffer = io.BytesIO()
-    resized.save(buffer, format="PNG", compress_level=_PNG_COMPRESS_LEVEL)
-    return buffer.getvalue()
+    return encode_png(image.resize((load_size, load_size), Image.Resampling.BICUBIC))
 
 
 def _check_args(load_size, direction):
@@ -268,11 +307,11 @@ def process_pix2pix_file(path, data, split, load_size, direction):
         image = decode_rgb(data)
         width, height = image.size
         if width % 2:
-            raise _Rejection("odd_width", f"{width}x{height}: A|B images need an even width")
+            raise Rejection("odd_width", f"{width}x{height}: A|B images need an even width")
         half = width // 2
         a_png = resize_to_png(image.crop((0, 0, half, height)), load_size)
         b_png = resize_to_png(image.crop((half, 0, width, height)), load_size)
-    except _Rejection as r:
+    except Rejection as r:
         return Reject(path, r.reason, r.detail, split)
     input_png, target_png = _orient(a_png, b_png, direction)
     return PairRecord(split=split, file_name=basename(path), input_png=input_png,
@@ -313,7 +352,7 @@ def process_ab_pair(split, name, files, load_size, direction):
     for side, (path, data) in sorted(by_side.items()):
         try:
             decoded[side] = decode_rgb(data)
-        except _Rejection as r:
+        except Rejection as r:
             rejects[side] = Reject(path, r.reason, r.detail, split)
     path_a, path_b = by_side["A"][0], by_side["B"][0]
     if rejects:
@@ -351,6 +390,20 @@ def stat_keys(item):
     raise TypeError(f"Expected a PairRecord or a Reject, got {type(item).__name__}.")
 
 
+def group_counts(counts, kinds):
+    """``{(kind, key): count}`` -> ``{kind: {key: count}}`` for every kind in ``kinds``.
+
+    Raises:
+      ValueError: for a kind not in ``kinds``.
+    """
+    grouped = {kind: {} for kind in kinds}
+    for (kind, key), count in counts.items():
+        if kind not in grouped:
+            raise ValueError(f"Unknown stats key {(kind, key)!r}.")
+        grouped[kind][key] = grouped[kind].get(key, 0) + int(count)
+    return grouped
+
+
 def build_stats(counts, static_fields, splits):
     """Turns ``{(kind, key): count}`` into the JSON-ready stats dict.
 
@@ -363,15 +416,9 @@ def build_stats(counts, static_fields, splits):
       ``{"records_per_split", "total_records", "rejects_per_reason", "rejected_files",
       "files_listed", "source_sizes", **static_fields}``.
     """
-    grouped = {"records": {s: 0 for s in splits}, "rejects": {}, "source_sizes": {}}
-    files_listed = 0
-    for (kind, key), count in counts.items():
-        if kind == "files_listed":
-            files_listed += int(count)
-        elif kind in grouped:
-            grouped[kind][key] = grouped[kind].get(key, 0) + int(count)
-        else:
-            raise ValueError(f"Unknown stats key {(kind, key)!r}.")
+    grouped = group_counts(counts, ("records", "rejects", "source_sizes", "files_listed"))
+    grouped["records"] = {**{s: 0 for s in splits}, **grouped["records"]}
+    files_listed = sum(grouped["files_listed"].values())
     stats = dict(static_fields)
     stats.update({
         "records_per_split": dict(sorted(grouped["records"].items())),
