@@ -83,6 +83,26 @@ def _image_max(dtype, name, key):
         "images (uint8, uint16) can be scaled to [-1, 1]. Pick another image_key.")
 
 
+def load_tfds(name, split, data_dir=None, download=False, shuffle_files=False, seed=None):
+    """``tfds.load(name, split=split, with_info=True, ...)`` -> ``(dataset, info)``.
+
+    Raises:
+      FileNotFoundError: the dataset is not prepared under ``data_dir`` and
+        ``download`` is False; the message says how to prepare it.
+    """
+    import tensorflow_datasets as tfds  # heavy import; only paid when TFDS is used
+
+    try:
+        return tfds.load(
+            name, split=split, data_dir=data_dir, download=download, with_info=True,
+            shuffle_files=bool(shuffle_files), read_config=tfds.ReadConfig(shuffle_seed=seed))
+    except AssertionError as e:  # TFDS' "could not find data" when not prepared
+        raise FileNotFoundError(
+            f"TFDS dataset {name!r} is not prepared in data_dir={data_dir!r} ({e}). "
+            f"Prepare it on a machine with network (`tfds build {name.split(':')[0]} "
+            "--data_dir=DIR`) and pass data_dir=DIR, or pass download=True.") from None
+
+
 def tfds_dataset(name, batch_size, split="train", image_size=None, data_dir=None,
                  with_labels=False, shuffle=True, seed=None, repeat=True, image_key="image",
                  label_key="label", shuffle_buffer=10_000, download=False):
@@ -116,19 +136,10 @@ def tfds_dataset(name, batch_size, split="train", image_size=None, data_dir=None
       FileNotFoundError: the dataset is not prepared under ``data_dir`` and
         ``download`` is False.
     """
-    import tensorflow_datasets as tfds  # heavy import; only paid when TFDS is used
-
     batch_size = check_batch_size(batch_size)
     size = normalize_image_size(image_size)
-    try:
-        ds, info = tfds.load(
-            name, split=split, data_dir=data_dir, download=download, with_info=True,
-            shuffle_files=bool(shuffle), read_config=tfds.ReadConfig(shuffle_seed=seed))
-    except AssertionError as e:  # TFDS' "could not find data" when not prepared
-        raise FileNotFoundError(
-            f"TFDS dataset {name!r} is not prepared in data_dir={data_dir!r} ({e}). "
-            f"Prepare it on a machine with network (`tfds build {name.split(':')[0]} "
-            "--data_dir=DIR`) and pass data_dir=DIR, or pass download=True.") from None
+    ds, info = load_tfds(name, split, data_dir=data_dir, download=download, shuffle_files=shuffle,
+                         seed=seed)
 
     features = dict(info.features)
     wanted = [image_key] + ([label_key] if with_labels else [])

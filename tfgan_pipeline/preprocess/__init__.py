@@ -1,13 +1,26 @@
-"""Apache Beam preprocessing of paired images (pix2pix: Isola et al., CVPR 2017, App. 6.2).
+"""Apache Beam preprocessing into TFRecords: paired images and single images.
 
-``elements`` holds the plain per-element functions (decode, validate, split A|B,
-resize, reject with a reason); ``beam_pipeline`` holds the named
-``@beam.ptransform_fn`` composites and :func:`run_preprocess`, the entry point::
+Paired images (pix2pix: Isola et al., CVPR 2017, App. 6.2): ``elements`` holds the
+plain per-element functions (decode, validate, split A|B, resize, reject with a
+reason); ``beam_pipeline`` holds the named ``@beam.ptransform_fn`` composites and
+:func:`run_preprocess`, the entry point::
 
     from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess
     result = run_preprocess(PreprocessConfig(data_dir="../shared/data/maps/train",
                                              output_dir="/tmp/maps_tfrecords"))
     result.file_pattern("train")  # -> tfgan_pipeline.data.paired.paired_train_dataset
+
+Single images (MNIST IDX, TFDS, CycleGAN domains: Zhu et al., ICCV 2017):
+``image_elements`` and ``image_pipeline`` likewise, entry point
+:func:`run_image_preprocess`::
+
+    from tfgan_pipeline.preprocess import ImagePreprocessConfig, run_image_preprocess
+    result = run_image_preprocess(ImagePreprocessConfig(
+        source="tfds:cycle_gan/horse2zebra", output_dir="/tmp/horse2zebra"))
+    result.file_pattern("train", "A")  # -> tfgan_pipeline.data.single.unpaired_dataset
+
+``beam_common`` holds what both share: runner flags, the TFRecord/rejects/stats
+writers and the atomic build-or-reuse of an output folder.
 """
 
 from tfgan_pipeline.preprocess.beam_pipeline import PreprocessConfig
@@ -15,6 +28,13 @@ from tfgan_pipeline.preprocess.beam_pipeline import PreprocessResult
 from tfgan_pipeline.preprocess.beam_pipeline import format_summary
 from tfgan_pipeline.preprocess.beam_pipeline import load_preprocess_result
 from tfgan_pipeline.preprocess.beam_pipeline import run_preprocess
+from tfgan_pipeline.preprocess.image_pipeline import ImagePreprocessConfig
+from tfgan_pipeline.preprocess.image_pipeline import ImagePreprocessResult
+from tfgan_pipeline.preprocess.image_pipeline import format_image_summary
+from tfgan_pipeline.preprocess.image_pipeline import load_image_preprocess_result
+from tfgan_pipeline.preprocess.image_pipeline import run_image_preprocess
 
-__all__ = ["PreprocessConfig", "PreprocessResult", "format_summary",
-           "load_preprocess_result", "run_preprocess"]
+__all__ = ["ImagePreprocessConfig", "ImagePreprocessResult", "PreprocessConfig",
+           "PreprocessResult", "format_image_summary", "format_summary",
+           "load_image_preprocess_result", "load_preprocess_result", "run_image_preprocess",
+           "run_preprocess"]
