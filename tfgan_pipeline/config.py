@@ -1,108 +1,365 @@
-"""Frozen run configurations.
+"""Frozen, validated job configurations; what each pipeline component receives.
 
 Command lines (``pipelines/*.py``) map their absl flags once into one of these
-dataclasses; the library only ever sees the config. Every run writes its resolved
-config to ``<output_dir>/config.json``; a rerun in the same directory checks that
-the settings which shape the model still match before resuming.
+dataclasses. Every choice is checked against the library's own constants (families,
+losses, strategies, layouts, receptive fields, test-time modes, precisions) and
+defaults are resolved in ``__post_init__`` — before anything is written — and a bad
+value fails with a ``ValueError`` naming the flag and the allowed values. The
+library never reads absl flags.
+
+:meth:`JobConfig.component_params` splits a config into the parameters of the
+four components (ExampleGen, Trainer, Evaluator, Pusher); the cache key of each
+covers only its own, so changing ``--train_steps`` reruns the Trainer and what is
+downstream of it, nothing upstream.
 """
 
 import dataclasses
 import json
+import math
 import os
+import re
 
-#: GAN families accepted by ``pipelines/gan.py``.
-GAN_FAMILIES = ("gan", "dcgan", "wgan", "wgan_gp", "cgan", "acgan", "infogan")
-#: Families whose generator and discriminator see class labels.
-CONDITIONAL_FAMILIES = ("cgan", "acgan")
+
+from tfgan_pipeline import distribute, families, losses
+from tfgan_pipeline.data import schema, toy
+from tfgan_pipeline.models import pix2pix as pix2pix_model
+from tfgan_pipeline.networks import patchgan
+from tfgan_pipeline.preprocess import elements
+
+# The choices each flag is checked against: the library's own constants.
+DISTRIBUTION_STRATEGIES = distribute.STRATEGIES
+#: Keras dtype policies.
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+LOSSES = tuple(losses.LOSSES)
+PIX2PIX_GENERATORS = ("unet", "encoder_decoder")
+PIX2PIX_EVAL_MODES = pix2pix_model.TRANSLATE_MODES
+PIX2PIX_GAN_LOSSES = tuple(pix2pix_model.GAN_LOSSES)
+RECEPTIVE_FIELDS = tuple(patchgan.RECEPTIVE_FIELDS)
+LAYOUTS = ("auto",) + elements.LAYOUTS
+DIRECTIONS = schema.DIRECTIONS
+TOY_DATASETS = tuple(toy.TOY_DATASETS)
+LATENT_FAMILIES = families.LATENT_FAMILIES
+
+_THRESHOLD_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
+
+
+def choice(flag, value, allowed):
+    """``value`` if it is one of ``allowed``, else a ``ValueError`` naming the flag."""
+    if value not in allowed:
+        raise ValueError(f"--{flag}={value!r} is not one of {list(allowed)}.")
+    return value
+
+
+def at_least(flag, value, low=1, optional=False):
+    if optional and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+        raise ValueError(f"--{flag}={value!r} must be a number >= {low}.")
+    return value
+
+
+def parse_thresholds(specs):
+    """``("ssim>=0.3", "l1_0_255<=30")`` -> ``{"ssim": ("min", 0.3), ...}``."""
+    out = {}
+    for spec in specs:
+        match = _THRESHOLD_RE.match(spec)
+        if not match:
+            raise ValueError(
+                f"--blessing_thresholds entry {spec!r} must look like METRIC>=VALUE or "
+                "METRIC<=VALUE (e.g. ssim>=0.3,l1_0_255<=30).")
+        name, op, value = match.groups()
+        out[name] = ("min" if op == ">=" else "max", float(value))
+    return out
 
 
 @dataclasses.dataclass(frozen=True)
-class GANConfig:
-    """Settings of one unconditional-GAN run (``pipelines/gan.py``).
+class JobConfig:
+    """Settings every pipeline job shares.
 
     Attributes:
-      gan: family: ``gan`` (MLP networks), ``dcgan``, ``wgan``, ``wgan_gp`` (DCGAN
-        networks on images; MLPs on 2-D/1-D toy data), ``cgan`` and ``acgan``
-        (class-conditional: labelled images, or toy data conditioned on the mode)
-        and ``infogan`` (images).
-      dataset: a toy name (``ring8``, ``grid25``, ``mixture1d``), a folder of MNIST
-        IDX files, or ``tfds:NAME[:SPLIT]``.
-      output_dir: run directory (config, checkpoints, samples, metrics).
-      loss: GAN objective; ``None`` takes the family's paper default.
-      d_steps: discriminator steps per generator step; ``None`` = paper default.
-      train_steps: total generator steps (a rerun continues up to this number).
-      batch_size: real examples per discriminator step (the dataset is batched
-        with ``batch_size * d_steps``; see ``models/gan.py``).
-      strategy: ``default``, ``mirrored``, ``multi_worker`` or ``one_device``.
-      latent_dim: size of z.
-      image_size: resize images to this size (``None`` keeps the dataset's).
-      width: base width of the networks (filters or hidden units).
-      learning_rate: overrides both optimizers' paper learning rate when set.
-      checkpoint_every: generator steps between checkpoints (and log lines).
-      num_samples: samples drawn for the final grid / scatter plot and metrics.
-      precision: ``float32`` or a Keras mixed-precision policy name.
-      steps_per_execution: train steps per compiled call (amortises overhead).
-      seed: global seed for weights and data order.
-      data_dir: ``data_dir`` for tensorflow-datasets.
-      log_every: steps between TensorBoard scalars, sample grids, history lines and
-        progress lines (``None``: a fifth of ``checkpoint_every``).
-      eval_samples: generated (and real) images for the sample-quality metrics.
-      feature_model: Keras model file or SavedModel for the metric features
-        (``None``: train a classifier on the real data and save it with the run).
-      max_minutes: training-time budget of this invocation; training stops (with a
-        checkpoint) once it is spent, even before ``train_steps``.
-      model_name: name of the exported generator (``export/<model_name>/<version>``);
-        ``None`` uses the family name.
+      output_dir: default pipeline root (``--output_dir`` keeps working).
+      pipeline_root: root of artifacts and ``metadata.sqlite``; ``None``: ``output_dir``.
+      pipeline_name: the pipeline's name (folder and metadata context).
+      serving_dir: where the Pusher pushes (TF Serving model base paths);
+        ``None``: ``<pipeline_root>/serving``.
+      enable_cache: reuse an earlier execution with the same inputs and parameters.
+      distribution_strategy: ``default``, ``mirrored``, ``multi_worker`` (from
+        ``TF_CONFIG``) or ``one_device``.
+      train_steps: total generator steps (a rerun with more continues training).
+      batch_size: real examples per discriminator step.
+      checkpoint_every: steps between checkpoints.
+      log_every: steps between TensorBoard scalars / history lines (``None``: a
+        twentieth of ``checkpoint_every``).
+      max_minutes: training-time budget of one invocation (stops with a checkpoint;
+        rerun to continue).
+      precision: Keras dtype policy.
+      steps_per_execution: train steps per compiled call.
+      seed: random seed.
+      model_name: the served model's name (``None``: the job's default).
+      num_workers: Beam DirectRunner worker processes.
+      beam_pipeline_args: extra Beam flags for every Beam step.
+      blessing_thresholds: ``("METRIC>=VALUE", ...)`` the Evaluator checks.
+      baseline_tolerance: how much worse (relative) than the pushed model a model
+        may be and still be blessed.
     """
 
-    gan: str = "gan"
-    dataset: str = "ring8"
-    output_dir: str = "runs/gan"
-    loss: str | None = None
-    d_steps: int | None = None
+    output_dir: str = "runs/job"
+    pipeline_root: str | None = None
+    pipeline_name: str = "job"
+    serving_dir: str | None = None
+    enable_cache: bool = True
+    distribution_strategy: str = "default"
     train_steps: int = 2000
-    batch_size: int = 256
-    strategy: str = "default"
-    latent_dim: int | None = None
-    image_size: int | None = None
-    width: int | None = None
-    learning_rate: float | None = None
+    batch_size: int = 1
     checkpoint_every: int = 500
-    num_samples: int = 2500
+    log_every: int | None = None
+    max_minutes: float | None = None
     precision: str = "float32"
     steps_per_execution: int = 1
     seed: int = 0
-    data_dir: str | None = None
-    log_every: int | None = None
-    eval_samples: int = 2000
-    feature_model: str | None = None
-    max_minutes: float | None = None
     model_name: str | None = None
-
-    #: Fields that may change between a run and its resumption.
-    RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "num_samples", "strategy",
-                         "steps_per_execution", "output_dir", "data_dir", "log_every",
-                         "eval_samples", "feature_model", "max_minutes", "model_name")
+    num_workers: int = 1
+    beam_pipeline_args: tuple = ()
+    blessing_thresholds: tuple = ()
+    baseline_tolerance: float = 0.05
 
     def __post_init__(self):
-        if self.gan not in GAN_FAMILIES:
-            raise ValueError(f"gan must be one of {GAN_FAMILIES}, got {self.gan!r}.")
-        for name in ("train_steps", "batch_size", "checkpoint_every", "num_samples",
-                     "steps_per_execution"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        for name in ("d_steps", "latent_dim", "image_size", "width", "log_every",
-                     "eval_samples"):
-            value = getattr(self, name)
-            if value is not None and int(value) < 1:
-                raise ValueError(f"{name} must be >= 1 when set, got {value}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
-        if self.max_minutes is not None and self.max_minutes <= 0:
-            raise ValueError(f"max_minutes must be positive when set, got {self.max_minutes}.")
+        object.__setattr__(self, "beam_pipeline_args", tuple(self.beam_pipeline_args))
+        object.__setattr__(self, "blessing_thresholds", tuple(self.blessing_thresholds))
+        choice("distribution_strategy", self.distribution_strategy, DISTRIBUTION_STRATEGIES)
+        choice("precision", self.precision, PRECISIONS)
+        for name in ("train_steps", "batch_size", "checkpoint_every", "steps_per_execution",
+                     "num_workers"):
+            at_least(name, getattr(self, name))
+        at_least("log_every", self.log_every, optional=True)
+        if self.max_minutes is not None and not self.max_minutes > 0:
+            raise ValueError(f"--max_minutes={self.max_minutes!r} must be positive when set.")
+        if not 0 <= self.baseline_tolerance < 1:
+            raise ValueError(f"--baseline_tolerance={self.baseline_tolerance!r} must be in [0, 1).")
+        if not self.output_dir and not self.pipeline_root:
+            raise ValueError("--output_dir (or --pipeline_root) must name a folder.")
+        for flag in ("pipeline_name", "model_name"):
+            value = getattr(self, flag)
+            if value is not None and not _NAME_RE.match(value):
+                raise ValueError(f"--{flag}={value!r} must be letters, digits, '_', '-' or '.' "
+                                 "and not start with '.' or '-'.")
+        parse_thresholds(self.blessing_thresholds)
+
+    # ----------------------------------------------------------- resolved paths
+    @property
+    def root(self):
+        return os.path.abspath(self.pipeline_root or self.output_dir)
+
+    @property
+    def serving(self):
+        return os.path.abspath(self.serving_dir or os.path.join(self.root, "serving"))
+
+    @property
+    def served_name(self):
+        return self.model_name or self.pipeline_name
+
+    def synthetic_pairs_plan(self):
+        """``(folder, num_pairs, size, seed)`` of synthetic raw data to generate, or ``None``."""
+        return None
+
+    # ------------------------------------------------------- component params
+    def _trainer(self, family, hparams):
+        return {"family": family, "hparams": {"family": family, "seed": self.seed,
+                                              "batch_size": self.batch_size, **hparams},
+                "train_steps": self.train_steps, "checkpoint_every": self.checkpoint_every,
+                "log_every": self.log_every, "distribution_strategy": self.distribution_strategy,
+                "max_minutes": self.max_minutes, "precision": self.precision,
+                "steps_per_execution": self.steps_per_execution}
+
+    def _evaluator(self, evaluation):
+        return {"evaluation": {"seed": self.seed, **evaluation},
+                "thresholds": parse_thresholds(self.blessing_thresholds),
+                "baseline_tolerance": self.baseline_tolerance}
+
+    def _pusher(self, export):
+        return {"model_name": self.served_name, "serving_dir": self.serving, "export": export}
+
+    def _example_gen(self, kind, source):
+        return {"kind": kind, "source": source, "num_workers": self.num_workers,
+                "beam_pipeline_args": list(self.beam_pipeline_args)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Pix2PixConfig(JobConfig):
+    """pix2pix (``pipelines/pix2pix.py``); Isola et al. 2017's settings by default.
+
+    Attributes (besides :class:`JobConfig`'s):
+      data_dir: folder of pairs (A|B files, flat or train/val/test, or ``A/`` + ``B/``);
+        ``None`` generates synthetic pairs under the pipeline root.
+      layout, direction, load_size, val_fraction: preprocessing (see
+        :mod:`tfgan_pipeline.preprocess`).
+      image_size: training crop and model size (paper: 256).
+      generator: ``unet`` (skips) or ``encoder_decoder``.
+      receptive_field: PatchGAN receptive field: 1, 16, 70 or 286.
+      base_filters: width of both networks (paper: 64).
+      gan_loss: ``vanilla`` or ``least_squares``.
+      l1_weight: lambda of the L1 term (paper: 100).
+      eval_mode: test-time generator for evaluation and export: ``paper``,
+        ``batch_stats`` or ``inference`` (see ``models/pix2pix.py``).
+      eval_batch_size: images per generator call at evaluation.
+      max_eval_images: cap on held-out images evaluated.
+      synthetic_pairs: pairs generated without ``data_dir``.
+    """
+
+    output_dir: str = "runs/pix2pix"
+    pipeline_name: str = "pix2pix"
+    data_dir: str | None = None
+    layout: str = "auto"
+    direction: str = "AtoB"
+    image_size: int = 256
+    load_size: int = 286
+    val_fraction: float = 0.1
+    generator: str = "unet"
+    receptive_field: int = 70
+    base_filters: int = 64
+    gan_loss: str = "vanilla"
+    l1_weight: float = 100.0
+    eval_mode: str = "paper"
+    eval_batch_size: int = 1
+    max_eval_images: int | None = None
+    synthetic_pairs: int = 200
+
+    def __post_init__(self):
+        super().__post_init__()
+        choice("layout", self.layout, LAYOUTS)
+        choice("direction", self.direction, DIRECTIONS)
+        choice("generator", self.generator, PIX2PIX_GENERATORS)
+        choice("receptive_field", self.receptive_field, RECEPTIVE_FIELDS)
+        choice("gan_loss", self.gan_loss, PIX2PIX_GAN_LOSSES)
+        choice("eval_mode", self.eval_mode, PIX2PIX_EVAL_MODES)
+        for name in ("image_size", "load_size", "base_filters", "eval_batch_size",
+                     "synthetic_pairs"):
+            at_least(name, getattr(self, name))
+        at_least("max_eval_images", self.max_eval_images, optional=True)
+        if self.image_size < 16 or self.image_size & (self.image_size - 1):
+            raise ValueError(f"--image_size={self.image_size} must be a power of two >= 16 "
+                             "(the U-Net halves it down to 1x1).")
+        if self.load_size < self.image_size:
+            raise ValueError(f"--load_size={self.load_size} must be >= --image_size="
+                             f"{self.image_size}: images are resized to load_size, then "
+                             "randomly cropped to image_size.")
+        if not 0 <= self.val_fraction < 1:
+            raise ValueError(f"--val_fraction={self.val_fraction!r} must be in [0, 1).")
+        at_least("l1_weight", self.l1_weight, low=0)
+        if self.data_dir is not None and not os.path.isdir(self.data_dir):
+            raise ValueError(f"--data_dir={self.data_dir!r} is not a folder of image pairs.")
+
+    @property
+    def synthetic_size(self):
+        return max(64, self.load_size // 2)
+
+    @property
+    def synthetic_dir(self):
+        """Where synthetic pairs are generated when there is no ``data_dir``."""
+        return os.path.join(self.root, self.pipeline_name, "synthetic_data",
+                            f"pairs-{self.synthetic_pairs}-{self.synthetic_size}px-seed{self.seed}")
+
+    def synthetic_pairs_plan(self):
+        if self.data_dir is not None:
+            return None
+        return self.synthetic_dir, self.synthetic_pairs, self.synthetic_size, self.seed
+
+    def component_params(self):
+        source = {"data_dir": self.data_dir or self.synthetic_dir, "layout": self.layout,
+                  "direction": self.direction, "load_size": self.load_size,
+                  "val_fraction": self.val_fraction}
+        hparams = {"image_size": self.image_size, "load_size": self.load_size,
+                   "generator": self.generator, "receptive_field": self.receptive_field,
+                   "base_filters": self.base_filters, "gan_loss": self.gan_loss,
+                   "l1_weight": self.l1_weight}
+        return {"ExampleGen": self._example_gen("pairs", source),
+                "Trainer": self._trainer("pix2pix", hparams),
+                "Evaluator": self._evaluator({"eval_mode": self.eval_mode,
+                                              "eval_batch_size": self.eval_batch_size,
+                                              "max_eval_images": self.max_eval_images}),
+                "Pusher": self._pusher({"eval_mode": self.eval_mode})}
+
+
+@dataclasses.dataclass(frozen=True)
+class GANConfig(JobConfig):
+    """A latent-variable GAN (``pipelines/gan.py``).
+
+    Attributes (besides :class:`JobConfig`'s):
+      gan: family (see :data:`LATENT_FAMILIES`).
+      dataset: a toy (``ring8``, ``grid25``, ``mixture1d``), a folder of MNIST IDX
+        files, or ``tfds:NAME[:SPLIT]``.
+      data_dir: tensorflow-datasets ``data_dir``.
+      loss: objective (``None``: the family's paper default).
+      d_steps: discriminator steps per generator step (``None``: the paper's).
+      latent_dim, width: sizes (``None``: 8 / 128 for toys, 64 (InfoGAN 62) / 32 for
+        images).
+      learning_rate: both players' learning rate (``None``: the paper's; 1e-3 for toys).
+      image_size: resize images to this size (``None``: the dataset's).
+      num_samples: generated samples for the final plot and toy metrics.
+      eval_samples: generated (and real) images for FD / KID / precision-recall.
+      feature_model: Keras model or SavedModel giving features for the metrics.
+    """
+
+    output_dir: str = "runs/gan"
+    pipeline_name: str = "gan"
+    batch_size: int = 256
+    gan: str = "gan"
+    dataset: str = "ring8"
+    data_dir: str | None = None
+    loss: str | None = None
+    d_steps: int | None = None
+    latent_dim: int | None = None
+    width: int | None = None
+    learning_rate: float | None = None
+    image_size: int | None = None
+    num_samples: int = 2500
+    eval_samples: int = 2000
+    feature_model: str | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        choice("gan", self.gan, LATENT_FAMILIES)
+        if self.loss is not None:
+            choice("loss", self.loss, LOSSES)
+        for name in ("d_steps", "latent_dim", "width", "image_size"):
+            at_least(name, getattr(self, name), optional=True)
+        for name in ("num_samples", "eval_samples"):
+            at_least(name, getattr(self, name))
+        if self.learning_rate is not None and not self.learning_rate > 0:
+            raise ValueError(f"--learning_rate={self.learning_rate!r} must be positive.")
         if not self.dataset:
-            raise ValueError("dataset must name a toy, an MNIST IDX folder or tfds:NAME.")
+            raise ValueError("--dataset must name a toy, an MNIST IDX folder or tfds:NAME.")
+        if self.is_toy and "toy" not in families.FAMILIES[self.gan].data_kinds:
+            raise ValueError(f"--gan={self.gan} needs image data (an MNIST folder or "
+                             f"tfds:NAME); --dataset={self.dataset} is a toy. Use --gan=cgan "
+                             "to condition on the modes.")
+        if not self.is_toy and not self.dataset.startswith("tfds:") and \
+                not os.path.isdir(self.dataset):
+            raise ValueError(f"--dataset={self.dataset!r} is neither a toy "
+                             f"({list(TOY_DATASETS)}), an existing folder of MNIST IDX files, "
+                             "nor tfds:NAME.")
+
+    @property
+    def is_toy(self):
+        return self.dataset in TOY_DATASETS
+
+    def component_params(self):
+        if self.is_toy:
+            example_gen = self._example_gen("toy", {"dataset": self.dataset})
+        else:
+            example_gen = self._example_gen("images", {
+                "source": self.dataset if self.dataset.startswith("tfds:")
+                else os.path.abspath(self.dataset),
+                "data_dir": self.data_dir, "image_size": self.image_size})
+        hparams = {"loss": self.loss, "d_steps": self.d_steps, "latent_dim": self.latent_dim,
+                   "width": self.width, "learning_rate": self.learning_rate}
+        return {"ExampleGen": example_gen,
+                "Trainer": self._trainer(self.gan, hparams),
+                "Evaluator": self._evaluator({"num_samples": self.num_samples,
+                                              "eval_samples": self.eval_samples,
+                                              "feature_model": self.feature_model}),
+                "Pusher": self._pusher({})}
 
 
 def to_dict(config):
@@ -115,135 +372,16 @@ def write_json(obj, path):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, default=float)
+        json.dump(obj, f, indent=2, sort_keys=True, default=_json_default)
         f.write("\n")
     os.replace(tmp, path)
     return path
 
 
-def write_config(config, path):
-    """Writes ``config`` as JSON to ``path`` atomically."""
-    return write_json(to_dict(config), path)
-
-
-def check_resumable(config, path):
-    """Raises if a previous run at ``path`` used settings that ``config`` contradicts.
-
-    Args:
-      config: the new run's config (a dataclass with ``RESUMABLE_CHANGES``).
-      path: the previous run's ``config.json``; nothing is checked if it is absent.
-
-    Raises:
-      ValueError: listing each conflicting field with old and new values, and how
-        to start afresh instead.
-    """
-    if not os.path.exists(path):
-        return
-    with open(path) as f:
-        previous = json.load(f)
-    current = to_dict(config)
-    conflicts = [f"{k}: {previous.get(k)!r} -> {v!r}" for k, v in sorted(current.items())
-                 if k not in config.RESUMABLE_CHANGES and k in previous and previous[k] != v]
-    if conflicts:
-        raise ValueError(
-            f"{os.path.dirname(path)} holds a run with different settings ({'; '.join(conflicts)}). "
-            "Resuming would mix two experiments: pass the same settings to resume, or a new "
-            "--output_dir to start afresh.")
-
-
-PIX2PIX_GENERATORS = ("unet", "encoder_decoder")
-PIX2PIX_EVAL_MODES = ("paper", "batch_stats", "inference")
-
-
-@dataclasses.dataclass(frozen=True)
-class Pix2PixConfig:
-    """Settings of one pix2pix run (``pipelines/pix2pix.py``): preprocess -> train -> evaluate -> export.
-
-    Attributes:
-      data_dir: folder of pairs (pix2pix A|B files, flat or in train/val/test, or
-        ``A/`` + ``B/``); ``None`` generates a synthetic A|B dataset in the run dir.
-      output_dir: run directory.
-      layout: ``auto``, ``pix2pix`` or ``ab`` (see :mod:`tfgan_pipeline.preprocess`).
-      direction: ``AtoB`` or ``BtoA``.
-      image_size: training crop / model size (paper: 256).
-      load_size: size images are resized to before the random crop (paper: 286).
-      train_steps: total generator steps (a rerun continues up to this number).
-      batch_size: global batch (paper: 1).
-      strategy: ``default``, ``mirrored``, ``multi_worker``, ``one_device``.
-      model_name: name of the exported model (TF Serving ``MODEL_NAME``).
-      beam_pipeline_args: extra Beam pipeline arguments (e.g. ``--runner=...``).
-      num_workers: DirectRunner worker processes for preprocessing.
-      val_fraction: held-out fraction when a flat folder is split by file-name hash.
-      generator: ``unet`` (skips) or ``encoder_decoder`` (no skips).
-      receptive_field: PatchGAN receptive field: 1, 16, 70 or 286.
-      base_filters: width of both networks (paper: 64).
-      gan_loss: ``vanilla`` or ``least_squares``.
-      l1_weight: lambda of the L1 term (paper: 100).
-      eval_mode: test-time behaviour of the generator for evaluation and export:
-        ``paper`` (batch statistics and dropout, as Isola et al. test), ``batch_stats``
-        (batch statistics, no dropout: deterministic) or ``inference`` (moving averages).
-      eval_batch_size: images per generator call at evaluation (batch statistics are
-        per call in the ``paper``/``batch_stats`` modes; 1 matches the paper).
-      max_eval_images: cap on held-out images evaluated (``None``: all).
-      checkpoint_every: steps between checkpoints and progress lines.
-      precision: ``float32`` or ``mixed_bfloat16``.
-      steps_per_execution: train steps per compiled call.
-      synthetic_pairs: number of pairs generated when ``data_dir`` is ``None``.
-      seed: random seed.
-      log_every: steps between TensorBoard scalars/images, sample triplets, history
-        and progress lines (``None``: a fifth of ``checkpoint_every``).
-    """
-
-    data_dir: str | None = None
-    output_dir: str = "runs/pix2pix"
-    layout: str = "auto"
-    direction: str = "AtoB"
-    image_size: int = 256
-    load_size: int = 286
-    train_steps: int = 2000
-    batch_size: int = 1
-    strategy: str = "default"
-    model_name: str = "pix2pix"
-    beam_pipeline_args: tuple = ()
-    num_workers: int = 1
-    val_fraction: float = 0.1
-    generator: str = "unet"
-    receptive_field: int = 70
-    base_filters: int = 64
-    gan_loss: str = "vanilla"
-    l1_weight: float = 100.0
-    eval_mode: str = "paper"
-    eval_batch_size: int = 1
-    max_eval_images: int | None = None
-    checkpoint_every: int = 500
-    precision: str = "float32"
-    steps_per_execution: int = 1
-    synthetic_pairs: int = 200
-    seed: int = 0
-    log_every: int | None = None
-
-    RESUMABLE_CHANGES = ("train_steps", "checkpoint_every", "strategy", "steps_per_execution",
-                         "output_dir", "beam_pipeline_args", "num_workers", "max_eval_images",
-                         "eval_batch_size", "eval_mode", "model_name", "log_every")
-
-    def __post_init__(self):
-        object.__setattr__(self, "beam_pipeline_args", tuple(self.beam_pipeline_args))
-        for name in ("image_size", "load_size", "train_steps", "batch_size", "num_workers",
-                     "base_filters", "checkpoint_every", "steps_per_execution",
-                     "synthetic_pairs", "eval_batch_size"):
-            if int(getattr(self, name)) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}.")
-        if self.load_size < self.image_size:
-            raise ValueError(f"load_size ({self.load_size}) must be >= image_size "
-                             f"({self.image_size}): images are resized to load_size, then "
-                             "randomly cropped to image_size.")
-        if self.generator not in PIX2PIX_GENERATORS:
-            raise ValueError(f"generator must be one of {PIX2PIX_GENERATORS}, got "
-                             f"{self.generator!r}.")
-        if self.eval_mode not in PIX2PIX_EVAL_MODES:
-            raise ValueError(f"eval_mode must be one of {PIX2PIX_EVAL_MODES}, got "
-                             f"{self.eval_mode!r}.")
-        if self.precision not in PRECISIONS:
-            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}.")
-        if self.data_dir is not None and not self.data_dir:
-            raise ValueError("data_dir must be a folder of pairs, or None for synthetic data.")
+def _json_default(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)

@@ -85,3 +85,30 @@ def get_strategy(name="default", devices=None):
         strategy = tf.distribute.OneDeviceStrategy(devices[0])
     _CACHE[key] = strategy
     return strategy
+
+
+def task_info(tf_config=None):
+    """``(is_chief, task_index)`` of this process in a multi-worker cluster.
+
+    Reads ``TF_CONFIG`` (the JSON ``MultiWorkerMirroredStrategy`` reads). The chief
+    is the ``chief`` task, or worker 0 when the cluster has no ``chief`` (Keras'
+    convention); without ``TF_CONFIG`` this process is a single-worker chief.
+
+    Raises:
+      ValueError: when ``TF_CONFIG`` is not valid JSON or lacks ``task.type``.
+    """
+    import json
+    import os
+
+    raw = os.environ.get("TF_CONFIG", "") if tf_config is None else tf_config
+    if not raw:
+        return True, 0
+    try:
+        config = json.loads(raw)
+        task_type, index = config["task"]["type"], int(config["task"].get("index", 0))
+    except (ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"TF_CONFIG is not a valid cluster spec ({e}): {raw!r}") from None
+    cluster = config.get("cluster", {})
+    if task_type == "chief":
+        return True, index
+    return (task_type == "worker" and index == 0 and "chief" not in cluster), index

@@ -22,6 +22,7 @@ from tfgan_pipeline.export.saved_model import (
     export_root,
     export_saved_model,
     list_versions,
+    push_saved_model,
 )
 from tfgan_pipeline.export.signatures import (
     decode_images,
@@ -56,6 +57,7 @@ __all__ = [
     "list_versions",
     "pix2pix_signatures",
     "pix2pix_warmup_requests",
+    "push_saved_model",
     "read_model_config",
     "read_signature_defs",
     "read_warmup_requests",

@@ -68,7 +68,7 @@ class ExportResult:
       path: the published SavedModel directory ``<base_path>/<version>``.
       version: its integer version.
       model_name: the served model's name.
-      base_path: ``<output_dir>/export/<model_name>`` (TF Serving's model base path).
+      base_path: ``<serving_dir>/<model_name>`` (TF Serving's model base path).
       model_config_path: the ``models.config`` that lists the model, or ``None``
         when the export was asked not to write one.
     """
@@ -220,13 +220,26 @@ def _save(tmp_dir, signatures, tf_variables):
             f"encoder]). TensorFlow said: {str(e).splitlines()[0]}") from e
 
 
-def export_saved_model(output_dir, model_name, signatures, variables_owner, *, version=None,
-                       warmup_requests=None, assets_extra=None, verify=True,
-                       write_model_config=True, serving_root=None):
+def export_saved_model(output_dir, model_name, signatures, variables_owner, **kwargs):
     """Exports signatures as ``<output_dir>/export/<model_name>/<version>/`` atomically.
 
+    :func:`push_saved_model` into ``export_root(output_dir)``; the arguments are its.
+    """
+    return push_saved_model(export_root(output_dir), model_name, signatures, variables_owner,
+                            **kwargs)
+
+
+def push_saved_model(serving_dir, model_name, signatures, variables_owner, *, version=None,
+                     warmup_requests=None, assets_extra=None, verify=True,
+                     write_model_config=True, serving_root=None):
+    """Publishes signatures as ``<serving_dir>/<model_name>/<version>/`` atomically.
+
+    ``serving_dir`` holds TF Serving model base paths (one folder per model) and
+    ``models.config``: what the Pusher pushes into, and what ``pipelines.serve`` or
+    ``tensorflow_model_server`` serve from.
+
     Args:
-      output_dir: the run's output directory (local file system).
+      serving_dir: the folder of model base paths (local file system).
       model_name: the served model's name (folder name and TF Serving ``MODEL_NAME``).
       signatures: dict ``{signature name: tf.function with input_signature}``, e.g.
         from :func:`tfgan_pipeline.export.signatures.pix2pix_signatures`. Name one
@@ -244,7 +257,7 @@ def export_saved_model(output_dir, model_name, signatures, variables_owner, *, v
         warmup request through its signature before publishing (TF Serving refuses
         a version whose warmup fails, so a failing request fails here instead).
         Without warmup requests there is nothing to run and nothing is loaded.
-      write_model_config: add/update this model in ``<output_dir>/export/models.config``.
+      write_model_config: add/update this model in ``<serving_dir>/models.config``.
       serving_root: where the server sees ``<output_dir>/export`` (e.g. ``"/models"``
         when it is bind-mounted into the ``tensorflow/serving`` container); the
         ``base_path`` in ``models.config`` becomes ``<serving_root>/<model_name>``.
@@ -255,10 +268,10 @@ def export_saved_model(output_dir, model_name, signatures, variables_owner, *, v
     """
     _check_model_name(model_name)
     _check_signatures(signatures)
-    output_dir = os.fspath(output_dir)
-    if "://" in output_dir:
+    serving_dir = os.fspath(serving_dir)
+    if "://" in serving_dir:
         raise ValueError(
-            f"output_dir {output_dir!r} is a remote URL; atomic export needs a local file "
+            f"serving dir {serving_dir!r} is a remote URL; atomic export needs a local file "
             "system rename. Export locally and copy the finished version folder.")
     if version is not None:
         if isinstance(version, bool) or not isinstance(version, int) or version < 0:
@@ -266,11 +279,11 @@ def export_saved_model(output_dir, model_name, signatures, variables_owner, *, v
     requests = list(warmup_requests or [])
     warmup_lib.check_requests(requests, signatures)
     tf_variables = collect_tf_variables(variables_owner)
-    config_path = os.path.join(export_root(output_dir), model_config_lib.MODEL_CONFIG_FILENAME)
+    config_path = os.path.join(serving_dir, model_config_lib.MODEL_CONFIG_FILENAME)
     if write_model_config:  # fail on an unusable models.config before publishing anything
         model_config_lib.check_model_config(config_path)
 
-    base_path = os.path.abspath(os.path.join(export_root(output_dir), model_name))
+    base_path = os.path.abspath(os.path.join(serving_dir, model_name))
     os.makedirs(base_path, exist_ok=True)
     if version is not None and os.path.exists(os.path.join(base_path, str(version))):
         raise FileExistsError(

@@ -1,22 +1,14 @@
-"""A static HTML report per run: loss curves, sample grids over time, metrics, config.
+"""HTML pieces for the run report: history, metric panels, tables, figures, link check.
 
-``write_report(run_dir)`` writes ``<run_dir>/report/index.html`` and the loss-curve
-PNGs beside it from whatever the run folder holds so far::
+:mod:`tfgan_pipeline.pipeline.report` assembles the run's page from these; this
+module knows nothing about where a run's files are (the pipeline's layout module
+does). The page is self-contained static HTML: inline CSS, no scripts, only
+relative links to files that exist, every text escaped with ``html.escape``.
+:func:`check_report_links` verifies the links without a browser; the tests also
+load the page in headless chromium. Curves are drawn with matplotlib (Agg), one
+panel per quantity so that a large loss does not flatten the others.
 
-    history.jsonl              metrics by global step (callbacks.MetricHistory)
-    samples/step_XXXXXXX.png   sample grids over training (callbacks.SampleGridHistory)
-    samples.png                final samples
-    visuals/*.png              latent interpolations, walks, class grids, code sweeps
-    evaluation/*.png           evaluation figures
-    metrics.json, evaluation/metrics.json, config.json   rendered as tables
-    tensorboard/               mentioned (not linked) with the command to view it
-
-The page is self-contained static HTML: inline CSS, no scripts, only relative links
-to files that exist (a partial run simply has fewer sections), every text escaped
-with ``html.escape``. :func:`check_report_links` verifies the "links only files that
-exist" property without a browser. Loss curves are drawn with matplotlib (Agg).
-
-There is no paper behind this module; the layout follows the per-run HTML pages of
+There is no paper behind this module; the per-run page follows the HTML pages of
 junyanz/pytorch-CycleGAN-and-pix2pix (``util/html.py``), written without a server.
 """
 
@@ -36,14 +28,11 @@ logger = logging.getLogger("tfgan_pipeline")
 #: Record fields of ``history.jsonl`` that are not metrics.
 HISTORY_FIELDS = ("step", "time", "kind", "epoch")
 
-#: Loss-curve figures: (file stem, title, which metric names go in it). A metric goes
-#: to the first group that claims it.
-CURVE_GROUPS = (
-    ("losses", "Losses", lambda k: k.endswith("loss")),
-    ("discriminator", "Discriminator output, mean raw value on real and generated data",
-     lambda k: k in ("d_real", "d_fake")),
-    ("gradients", "Gradient norms", lambda k: k.endswith("grad_norm")),
-    ("other", "Other metrics", lambda k: True),
+#: Quantities drawn together in one panel (others get a panel each).
+PANEL_GROUPS = (
+    ("discriminator_output", "D's mean output on real and generated data",
+     ("d_real", "d_fake")),
+    ("gradient_norms", "Gradient norms", ("d_grad_norm", "g_grad_norm")),
 )
 
 _STEP_FILE = re.compile(r"^step_(\d+)\.png$")
@@ -61,6 +50,10 @@ figure.wide img { max-width: 40em; image-rendering: auto; }
 figcaption { font-size: .85em; color: #555; }
 nav a { margin-right: 1em; }
 .note { color: #777; }
+.verdict { font-size: 1.2em; padding: .4em .8em; display: inline-block; }
+.blessed { background: #e3f5e1; border: 1px solid #7bbf74; }
+.not-blessed { background: #fbe4e4; border: 1px solid #d77; }
+td.pass { color: #2a7a22; } td.fail { color: #b22; }
 """
 
 
@@ -106,35 +99,45 @@ def _metric_names(records):
     return sorted(names)
 
 
-def plot_curves(records, out_dir):
-    """Draws one PNG per metric group (``curves_<group>.png``) in ``out_dir``.
+def plot_panels(records, out_dir, skip=("steps_per_second",)):
+    """Draws one PNG per quantity (``curves_<name>.png``), each on its own axis.
+
+    ``d_real``/``d_fake`` and the two gradient norms share a panel
+    (:data:`PANEL_GROUPS`); every other metric gets its own.
 
     Returns:
-      ``[(title, path), ...]`` for the figures written (groups without data omitted).
+      ``[(title, path), ...]`` in a stable order (losses first).
     """
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    remaining = _metric_names(records)
+    names = [n for n in _metric_names(records) if n not in skip]
+    panels = []
+    for stem, title, members in PANEL_GROUPS:
+        present = [n for n in members if n in names]
+        if present:
+            panels.append((stem, title, present))
+            names = [n for n in names if n not in present]
+    panels = [(n, n, [n]) for n in sorted(names, key=lambda n: (not n.endswith("loss"), n))] \
+        + panels
     written = []
-    for stem, title, claims in CURVE_GROUPS:
-        names = [n for n in remaining if claims(n)]
-        remaining = [n for n in remaining if n not in names]
-        if not names:
-            continue
-        fig, ax = plt.subplots(figsize=(7, 3.5), dpi=100)
-        for name in names:
+    for stem, title, members in panels:
+        fig, ax = plt.subplots(figsize=(4.2, 2.6), dpi=110)
+        for name in members:
             points = [(r["step"], r[name]) for r in records
                       if isinstance(r.get(name), (int, float)) and math.isfinite(r[name])]
             if points:
                 steps, values = zip(*points)
-                ax.plot(steps, values, marker="." if len(points) < 50 else None, label=name)
-        ax.set_xlabel("global step")
-        ax.set_title(title, fontsize=10)
+                ax.plot(steps, values, marker="." if len(points) < 40 else None, lw=1,
+                        label=name)
+        ax.set_xlabel("global step", fontsize=8)
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8, loc="best")
+        if len(members) > 1:
+            ax.legend(fontsize=7, loc="best")
         path = os.path.join(out_dir, f"curves_{stem}.png")
         tmp = path + ".tmp.png"
         fig.savefig(tmp, bbox_inches="tight")
@@ -164,17 +167,6 @@ def sample_grids(samples_dir, max_grids=None):
     return found
 
 
-def _read_json(path, problems):
-    if not os.path.exists(path):
-        return None
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as e:
-        problems.append(f"could not read {path}: {e}")
-        return None
-
-
 def flatten(obj, prefix=""):
     """Nested dicts as ``[(dotted.key, value), ...]``; other values as they are."""
     if isinstance(obj, dict):
@@ -194,116 +186,57 @@ def _fmt(value):
 
 
 # ------------------------------------------------------------------------ HTML
-def _e(text):
+def escape(text):
     return html.escape(str(text), quote=True)
 
 
-def _href(path, base_dir):
+def href(path, base_dir):
     """URL of ``path`` relative to ``base_dir`` (forward slashes, percent-encoded)."""
     rel = os.path.relpath(path, base_dir).replace(os.sep, "/")
     return urllib.parse.quote(rel)
 
 
-def _table(obj):
-    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(_fmt(v))}</td></tr>" for k, v in flatten(obj))
+def table(obj):
+    rows = "".join(f"<tr><th>{escape(k)}</th><td>{escape(_fmt(v))}</td></tr>"
+                   for k, v in flatten(obj))
     return f"<table>{rows}</table>"
 
 
-def _figure(path, base_dir, caption, wide=False):
-    url = _e(_href(path, base_dir))
+def figure(path, base_dir, caption, wide=False):
+    url = escape(href(path, base_dir))
     cls = ' class="wide"' if wide else ""
-    return (f'<figure{cls}><a href="{url}"><img src="{url}" alt="{_e(caption)}"></a>'
-            f"<figcaption>{_e(caption)}</figcaption></figure>")
+    return (f'<figure{cls}><a href="{url}"><img src="{url}" alt="{escape(caption)}"></a>'
+            f"<figcaption>{escape(caption)}</figcaption></figure>")
 
 
-def write_report(run_dir, title=None, final_metrics=None, max_sample_grids=24):
-    """Writes ``<run_dir>/report/index.html`` (and curve PNGs) from the run folder.
-
-    Works on partial runs: each section appears only when its inputs exist, and
-    every link points to a file that exists when the report is written.
+def write_page(path, title, sections, subtitle=""):
+    """Writes one self-contained page atomically.
 
     Args:
-      run_dir: the run folder (see the module docstring for what is read).
-      title: page title; default the run folder's name.
-      final_metrics: optional ``dict`` shown first (e.g. the job's returned metrics).
-      max_sample_grids: at most this many grids over time (evenly spaced, newest kept).
+      path: the HTML file.
+      title: page title (escaped).
+      sections: ``[(anchor, heading, body html), ...]``; the body is trusted HTML
+        built with :func:`table` / :func:`figure` / :func:`escape`.
+      subtitle: a line under the title (escaped).
 
     Returns:
-      The path of ``index.html``.
+      ``path``.
     """
-    run_dir = os.path.abspath(run_dir)
-    if not os.path.isdir(run_dir):
-        raise ValueError(f"write_report: run folder {run_dir} does not exist.")
-    report_dir = os.path.join(run_dir, "report")
-    os.makedirs(report_dir, exist_ok=True)
-    title = title or os.path.basename(run_dir)
-    problems = []
-    sections = []  # (anchor, heading, body html)
-
-    records = read_history(os.path.join(run_dir, "history.jsonl"))
-    if final_metrics:
-        sections.append(("final", "Final metrics", _table(final_metrics)))
-    for anchor, heading, rel in (("metrics", "Run metrics (metrics.json)", "metrics.json"),
-                                 ("evaluation-metrics", "Evaluation metrics",
-                                  os.path.join("evaluation", "metrics.json"))):
-        data = _read_json(os.path.join(run_dir, rel), problems)
-        if data is not None:
-            sections.append((anchor, heading, _table(data)))
-
-    if records:
-        last = records[-1]
-        body = (f"<p>{len(records)} records up to global step {last['step']}.</p>"
-                + _table({k: v for k, v in last.items() if k not in ("time", "kind")}))
-        body += "".join(_figure(path, report_dir, t, wide=True)
-                        for t, path in plot_curves(records, report_dir))
-        sections.append(("curves", "Training curves", body))
-
-    grids = sample_grids(os.path.join(run_dir, "samples"), max_sample_grids)
-    if grids:
-        body = "".join(_figure(path, report_dir, f"step {step}") for step, path in grids)
-        sections.append(("samples-over-time", "Samples over training (fixed noise, newest "
-                         "last)", body))
-
-    final_samples = os.path.join(run_dir, "samples.png")
-    if os.path.exists(final_samples):
-        sections.append(("final-samples", "Final samples",
-                         _figure(final_samples, report_dir, "samples.png", wide=True)))
-    for anchor, heading, folder in (("visuals", "Latent space and conditional grids", "visuals"),
-                                    ("evaluation", "Evaluation figures", "evaluation")):
-        pngs = sorted(glob.glob(os.path.join(glob.escape(os.path.join(run_dir, folder)),
-                                             "*.png")))
-        if pngs:
-            sections.append((anchor, heading, "".join(
-                _figure(p, report_dir, os.path.basename(p), wide=True) for p in pngs)))
-
-    config = _read_json(os.path.join(run_dir, "config.json"), problems)
-    if config is not None:
-        sections.append(("config", "Configuration (config.json)", _table(config)))
-
-    tensorboard_dir = os.path.join(run_dir, "tensorboard")
-    if os.path.isdir(tensorboard_dir):
-        sections.append(("tensorboard", "TensorBoard", (
-            f"<p>Event files in <code>tensorboard/</code>; view them with "
-            f"<code>tensorboard --logdir {_e(tensorboard_dir)}</code>.</p>")))
-    if problems:
-        sections.append(("problems", "Problems reading the run folder",
-                         "<ul>" + "".join(f"<li>{_e(p)}</li>" for p in problems) + "</ul>"))
-
     now = datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S")
-    nav = " ".join(f'<a href="#{a}">{_e(h)}</a>' for a, h, _ in sections)
-    body = "".join(f'<section id="{a}"><h2>{_e(h)}</h2>{b}</section>' for a, h, b in sections)
-    if not sections:
-        body = '<p class="note">Nothing to show yet: the run folder has no outputs.</p>'
+    nav = " ".join(f'<a href="#{a}">{escape(h)}</a>' for a, h, _ in sections)
+    body = "".join(f'<section id="{a}"><h2>{escape(h)}</h2>{b}</section>'
+                   for a, h, b in sections)
     page = (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>"
-            f"<h1>{_e(title)}</h1><p class=\"note\">Run folder {_e(run_dir)}; report written "
-            f"{_e(now)}.</p><nav>{nav}</nav>{body}</body></html>\n")
-    index = os.path.join(report_dir, "index.html")
-    tmp = index + ".tmp"
+            f"<title>{escape(title)}</title><style>{_CSS}</style></head><body>"
+            f"<h1>{escape(title)}</h1>"
+            f"<p class=\"note\">{escape(subtitle)} Written {escape(now)}.</p>"
+            f"<nav>{nav}</nav>{body}</body></html>\n")
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
     with open(tmp, "w", encoding="utf-8") as f:
         f.write(page)
-    os.replace(tmp, index)
-    return index
+    os.replace(tmp, path)
+    return path
 
 
 # ------------------------------------------------------------------ link check

@@ -1,5 +1,8 @@
-"""Run functions that wire data -> model -> evaluation -> export.
+"""The component pipeline: ExampleGen -> Trainer -> Evaluator (blessing) -> Pusher.
 
-Each takes a frozen config and returns a result with paths and metrics, with no
-hidden globals, so each can become a TFX-style component later without a rewrite.
+TFX's shape on the standard library (TFX itself cannot be installed with TF 2.21):
+``component`` (spec + executor), ``components`` (the four), ``runner`` (order,
+caching, resume, multi-worker roles), ``metadata`` (ML Metadata's model in SQLite),
+``layout`` (every path), ``examples`` (data kinds), ``training`` (resumable fit),
+``report`` (the run's page) and ``jobs`` (the default pipeline of a job config).
 """
