@@ -1,7 +1,12 @@
-"""Small image helpers shared by the tf.data sources: size checks, scaling, resizing.
+"""Small image helpers shared by the tf.data sources: size checks, scaling, resizing, jitter.
 
 Convention (DCGAN, Radford et al., ICLR 2016, Sec. 4): generators end in ``tanh``,
 so every image source yields float32 pixels scaled from ``[0, max]`` to ``[-1, 1]``.
+
+Random jitter (pix2pix, Isola et al., CVPR 2017, App. 6.2; CycleGAN, Zhu et al.,
+ICCV 2017, App. 7.1): :func:`resize_square` to the load size, then
+:func:`random_crop_and_flip`. pix2pix stacks input and target on the channel axis
+so both get the same crop and flip; CycleGAN jitters each domain's image alone.
 """
 
 import numpy as np
@@ -66,3 +71,37 @@ def check_batch_size(batch_size):
     if not ok or int(batch_size) <= 0:
         raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}.")
     return int(batch_size)
+
+
+def resize_square(image, size):
+    """Bicubic resize of a ``[0, 255]`` image ``[H, W, C]`` to ``size x size``; float32.
+
+    Anti-aliased and clipped to ``[0, 255]``; a no-op (but the cast) when the image is
+    already that size. The channel count must be static.
+    """
+    image = tf.cast(image, tf.float32)
+    shape = tf.shape(image)
+
+    def resize():
+        out = tf.image.resize(image, [size, size], method="bicubic", antialias=True)
+        return tf.clip_by_value(out, 0.0, 255.0)
+
+    same = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
+    out = tf.cond(same, lambda: image, resize)
+    return tf.ensure_shape(out, [size, size, image.shape[-1]])
+
+
+def random_crop_and_flip(image, seed, size):
+    """One stateless random ``size x size`` crop and one random horizontal flip.
+
+    Args:
+      image: ``[H, W, C]`` with ``H, W >= size`` and a static ``C``.
+      seed: ``int`` tensor of shape ``[2]``; split into a crop seed and a flip seed.
+      size: crop side.
+
+    Returns:
+      ``[size, size, C]``, same dtype.
+    """
+    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    image = tf.image.stateless_random_crop(image, [size, size, image.shape[-1]], seed=crop_seed)
+    return tf.image.stateless_random_flip_left_right(image, seed=flip_seed)

@@ -52,35 +52,45 @@ def list_tfrecord_files(file_pattern_or_list):
             files.append(item)
     if not files:
         raise FileNotFoundError(f"No TFRecord files match {file_pattern_or_list!r}; run the "
-                                "preprocessing first (tfgan_pipeline.preprocess.run_preprocess).")
+                                "preprocessing first (tfgan_pipeline.preprocess.run_preprocess, "
+                                "or run_image_preprocess for single images).")
     return sorted(set(files))
 
 
-def _compression(files):
+def tfrecord_compression(files):
+    """``"GZIP"`` for ``.gz`` files, ``""`` otherwise; a mix raises ``ValueError``."""
     kinds = {"GZIP" if f.endswith(".gz") else "" for f in files}
     if len(kinds) > 1:
         raise ValueError("Mix of GZIP (.gz) and uncompressed TFRecord files; read them separately.")
     return kinds.pop()
 
 
+def check_shuffle_buffer(shuffle_buffer):
+    """Raises ``ValueError`` unless ``shuffle_buffer`` is a positive int."""
+    if (isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int)
+            or shuffle_buffer < 1):
+        raise ValueError(f"shuffle_buffer must be a positive int, got {shuffle_buffer!r}.")
+
+
+def shuffled_records(files, shuffle_buffer, seed=None):
+    """Serialized records of ``files``: file order shuffled, files interleaved, records shuffled.
+
+    Reproducible for an int ``seed`` (deterministic interleave); reshuffled each epoch
+    when repeated. Starts from the file list, so ``MultiWorkerMirroredStrategy`` can
+    shard it by file.
+    """
+    compression = tfrecord_compression(files)
+    ds = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed)
+    ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
+                       cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
+                       deterministic=True)
+    return ds.shuffle(shuffle_buffer, seed=seed)
+
+
 def decode_pair(serialized):
     """Serialized example -> ``(input_image, target_image)``, ``uint8`` ``[H, W, 3]``."""
     parsed = schema.parse_example(serialized)
     return parsed[schema.INPUT_IMAGE], parsed[schema.TARGET_IMAGE]
-
-
-def _resize_square(image, size):
-    """Bicubic resize of a ``[0, 255]`` image to ``size x size`` (a no-op at that size); float32."""
-    image = tf.cast(image, tf.float32)
-    shape = tf.shape(image)
-
-    def resize():
-        out = tf.image.resize(image, [size, size], method="bicubic", antialias=True)
-        return tf.clip_by_value(out, 0.0, 255.0)
-
-    same = tf.logical_and(tf.equal(shape[0], size), tf.equal(shape[1], size))
-    out = tf.cond(same, lambda: image, resize)
-    return tf.ensure_shape(out, [size, size, image.shape[-1]])
 
 
 def random_jitter(input_image, target_image, seed, image_size=256, load_size=286):
@@ -97,14 +107,13 @@ def random_jitter(input_image, target_image, seed, image_size=256, load_size=286
       ``(input_image, target_image)``, float32 ``[image_size, image_size, 3]`` in ``[0, 255]``.
     """
     stacked = tf.concat([tf.cast(input_image, tf.float32), tf.cast(target_image, tf.float32)], -1)
-    stacked = _resize_square(stacked, load_size)
-    crop_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    stacked = tf.image.stateless_random_crop(stacked, [image_size, image_size, 6], seed=crop_seed)
-    stacked = tf.image.stateless_random_flip_left_right(stacked, seed=flip_seed)
+    stacked = images.random_crop_and_flip(images.resize_square(stacked, load_size), seed,
+                                          image_size)
     return stacked[..., :3], stacked[..., 3:]
 
 
-def _check_sizes(image_size, load_size=None):
+def check_sizes(image_size, load_size=None):
+    """Checks the crop size (and load size, ``>= image_size``) of a jitter; raises ``ValueError``."""
     for name, value in (("image_size", image_size), ("load_size", load_size)):
         if value is None:
             continue
@@ -133,18 +142,9 @@ def paired_train_dataset(file_pattern_or_list, batch_size, image_size=256, load_
       pairs in ``[-1, 1]``. (It ends instead if the files hold no records.)
     """
     batch_size = images.check_batch_size(batch_size)
-    _check_sizes(image_size, load_size)
-    if (isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int)
-            or shuffle_buffer < 1):
-        raise ValueError(f"shuffle_buffer must be a positive int, got {shuffle_buffer!r}.")
-    files = list_tfrecord_files(file_pattern_or_list)
-    compression = _compression(files)
-
-    ds = tf.data.Dataset.from_tensor_slices(files).shuffle(len(files), seed=seed)
-    ds = ds.interleave(lambda f: tf.data.TFRecordDataset(f, compression_type=compression),
-                       cycle_length=min(len(files), 8), num_parallel_calls=tf.data.AUTOTUNE,
-                       deterministic=True)
-    ds = ds.shuffle(shuffle_buffer, seed=seed).repeat()
+    check_sizes(image_size, load_size)
+    check_shuffle_buffer(shuffle_buffer)
+    ds = shuffled_records(list_tfrecord_files(file_pattern_or_list), shuffle_buffer, seed).repeat()
     seeds = tf.data.Dataset.random(seed=seed).batch(2, drop_remainder=True)
 
     def load(serialized, element_seed):
@@ -174,13 +174,13 @@ def paired_eval_dataset(file_pattern_or_list, batch_size, image_size=256, drop_r
       order (sorted paths, then record order), one pass.
     """
     batch_size = images.check_batch_size(batch_size)
-    _check_sizes(image_size)
+    check_sizes(image_size)
     files = list_tfrecord_files(file_pattern_or_list)
-    ds = tf.data.TFRecordDataset(files, compression_type=_compression(files))
+    ds = tf.data.TFRecordDataset(files, compression_type=tfrecord_compression(files))
 
     def load(serialized):
         parsed = schema.parse_example(serialized)
-        out = tuple(images.scale_to_unit_range(_resize_square(parsed[key], image_size))
+        out = tuple(images.scale_to_unit_range(images.resize_square(parsed[key], image_size))
                     for key in (schema.INPUT_IMAGE, schema.TARGET_IMAGE))
         return out + (parsed[schema.FILE_NAME],) if include_file_name else out
 
