@@ -73,11 +73,13 @@ def _decoder(file_pattern_or_list, image_size):
         if image_size is not None:
             image = images.resize_square(image, image_size)
         else:
-            tf.debugging.assert_equal(
+            same_size = tf.debugging.assert_equal(
                 tf.shape(image)[:2], tf.constant([height, width]),
                 message=f"records of different sizes (the first is {height}x{width}); pass "
                         "image_size= to resize them")
-            image = tf.cast(tf.ensure_shape(image, [height, width, channels]), tf.float32)
+            with tf.control_dependencies([same_size]):
+                image = tf.ensure_shape(tf.identity(image), [height, width, channels])
+            image = tf.cast(image, tf.float32)
         return image, tf.cast(parsed[schema.LABEL], tf.int32), parsed[schema.FILE_NAME]
 
     return decode
