@@ -168,26 +168,41 @@ def test_unpaired_batches_repeat_each_domain_at_its_own_pace(domains):
 
 
 def _gradient_records(path):
-    """Four records, identical in both 'domains': value 10*i plus a horizontal ramp."""
-    ramp = np.tile(np.arange(0, 80, 10, dtype=np.uint8)[None, :, None], (8, 1, 3))
-    return _write(path, [(f"{i}.png", ramp + 10 * i, i, None) for i in range(4)])
+    """Eight records, identical in both 'domains': channel 0 names the record (10 * (i + 1)),
+    channel 1 is a horizontal ramp (shows the crop offset and the flip)."""
+    rows = []
+    for i in range(8):
+        image = np.zeros((8, 8, 3), np.uint8)
+        image[..., 0] = 10 * (i + 1)
+        image[..., 1] = np.arange(0, 80, 10)[None, :]
+        rows.append((f"{i}.png", image, i, None))
+    return _write(path, rows)
 
 
 def test_unpaired_domains_are_shuffled_and_jittered_independently(tmp_path):
     same_a = _gradient_records(tmp_path / "a.tfrecord.gz")
     same_b = _gradient_records(tmp_path / "b.tfrecord.gz")
-    ds = single.unpaired_dataset(same_a, same_b, 2, image_size=4, load_size=8, seed=0)
-    batches = [(a.numpy(), b.numpy()) for a, b in ds.take(8)]
-    a_stream = np.concatenate([a for a, _ in batches])
-    b_stream = np.concatenate([b for _, b in batches])
-    # Identical records: with a shared seed the two streams would be identical.
-    assert not np.array_equal(a_stream, b_stream)
-    crops = [tuple(np.rint((img[0, :, 0] + 1) * 127.5).astype(int)) for img in a_stream]
-    steps = {np.sign(c[1] - c[0]) for c in crops}
+
+    def streams(seed):
+        ds = single.unpaired_dataset(same_a, same_b, 4, image_size=4, load_size=8, seed=seed)
+        batches = [(a.numpy(), b.numpy()) for a, b in ds.take(4)]  # 2 epochs of 8 records
+        return tuple(np.rint((np.concatenate(side) + 1.0) * 127.5).astype(int)
+                     for side in zip(*batches))
+
+    a_stream, b_stream = streams(0)
+    order_a, order_b = a_stream[:, 0, 0, 0], b_stream[:, 0, 0, 0]
+    assert sorted(order_a[:8]) == sorted(order_b[:8]) == [10 * (i + 1) for i in range(8)]
+    # Identical records of one shape: with a shared shuffle seed the orders would be the
+    # same, and with a shared jitter seed so would the crop/flip at each position (channel 1).
+    assert list(order_a) != list(order_b)
+    crops_a = [tuple(a[0, :, 1]) for a in a_stream]
+    crops_b = [tuple(b[0, :, 1]) for b in b_stream]
+    assert crops_a != crops_b
+    steps = {np.sign(c[1] - c[0]) for c in crops_a + crops_b}
     assert steps == {-1, 1}  # some crops mirrored, some not (random flip)
-    again = [(a.numpy(), b.numpy()) for a, b in single.unpaired_dataset(
-        same_a, same_b, 2, image_size=4, load_size=8, seed=0).take(8)]
-    np.testing.assert_array_equal(np.concatenate([a for a, _ in again]), a_stream)
+    again_a, again_b = streams(0)
+    np.testing.assert_array_equal(again_a, a_stream)
+    np.testing.assert_array_equal(again_b, b_stream)
 
 
 def test_unpaired_batches_distribute_over_two_replicas(domains, mirrored_strategy):
