@@ -54,12 +54,14 @@ def define_job_flags(defaults):
                       "Checks the Evaluator adds to blessing, e.g. ssim>=0.3,l1_0_255<=30.")
     flags.DEFINE_float("baseline_tolerance", defaults.baseline_tolerance,
                        "How much worse (relative) than the pushed model is still blessed.")
+    flags.DEFINE_boolean("require_beating_baseline", defaults.require_beating_baseline,
+                         "Blessing needs the model to beat the trivial baseline.")
 
 
 _SHARED = ("output_dir", "pipeline_root", "pipeline_name", "serving_dir", "enable_cache",
            "distribution_strategy", "train_steps", "batch_size", "checkpoint_every",
            "log_every", "max_minutes", "precision", "steps_per_execution", "seed",
-           "model_name", "num_workers", "baseline_tolerance")
+           "model_name", "num_workers", "baseline_tolerance", "require_beating_baseline")
 
 
 def job_kwargs(flag_values):

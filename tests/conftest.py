@@ -7,6 +7,8 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import shutil  # noqa: E402
+
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
@@ -47,3 +49,44 @@ def mirrored_strategy(two_cpu_devices):
     from tfgan_pipeline import distribute
 
     return distribute.get_strategy("mirrored", devices=two_cpu_devices)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                  "--no-first-run", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+                  "--window-size=1200,1000", "--allow-file-access-from-files"]
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Debian's chromium, headless, driven by selenium through the system chromedriver.
+
+    Nothing is downloaded (``apt-get install chromium chromium-driver``; ``.ci/run``
+    installs them when absent); without them the test skips and says why.
+    """
+    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
+    if missing:
+        pytest.skip(f"no browser here: {', '.join(missing)} missing (apt-get install -y "
+                    "chromium chromium-driver; .ci/run installs them)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
+                                    "(pip install -e '.[test]')")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in CHROMIUM_FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def broken_images():
+    """``driver -> [src of every <img> on the page that did not load]``."""
+    script = ("return Array.from(document.images)"
+              ".filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.getAttribute('src'));")
+    return lambda driver: driver.execute_script(script)

@@ -102,6 +102,8 @@ class JobConfig:
       blessing_thresholds: ``("METRIC>=VALUE", ...)`` the Evaluator checks.
       baseline_tolerance: how much worse (relative) than the pushed model a model
         may be and still be blessed.
+      require_beating_baseline: blessing needs the model to beat the trivial baseline
+        (turn off only for smoke runs that must push whatever they trained).
     """
 
     output_dir: str = "runs/job"
@@ -123,6 +125,7 @@ class JobConfig:
     beam_pipeline_args: tuple = ()
     blessing_thresholds: tuple = ()
     baseline_tolerance: float = 0.05
+    require_beating_baseline: bool = True
 
     def __post_init__(self):
         object.__setattr__(self, "beam_pipeline_args", tuple(self.beam_pipeline_args))
@@ -175,7 +178,8 @@ class JobConfig:
     def _evaluator(self, evaluation):
         return {"evaluation": {"seed": self.seed, **evaluation},
                 "thresholds": parse_thresholds(self.blessing_thresholds),
-                "baseline_tolerance": self.baseline_tolerance}
+                "baseline_tolerance": self.baseline_tolerance,
+                "require_beating_baseline": self.require_beating_baseline}
 
     def _pusher(self, export):
         return {"model_name": self.served_name, "serving_dir": self.serving, "export": export}

@@ -112,7 +112,7 @@ def _pix2pix_sample_fn(data, hp):
     return sample
 
 
-def _mean_target(data, image_size):
+def mean_target_image(data, image_size):
     total, count = None, 0
     for _, target in data.train_eval_dataset(32, image_size):
         batch = target.numpy().astype(np.float64)
@@ -124,7 +124,7 @@ def _mean_target(data, image_size):
 def _pix2pix_evaluate(model, data, hp, figures_dir, log):
     """L1 / PSNR / SSIM on the held-out split, beside the mean-target baseline."""
     split, ds = data.eval_dataset(16, hp["image_size"])
-    mean_image = _mean_target(data, hp["image_size"])
+    mean_image = mean_target_image(data, hp["image_size"])
     limit = hp.get("max_eval_images")
     examples, model_pairs, base_pairs, seen = [], [], [], 0
     for source, target in ds:

@@ -107,16 +107,6 @@ def test_progress_lines(run):
     assert second[-1].startswith("step 10/10 (100%)") and "eta 0h00m00s" in second[-1]
 
 
-def test_report_of_the_trained_run_links_only_existing_files(run):
-    index = report.write_report(run[0], final_metrics={"steps": TOTAL})
-    assert report.check_report_links(index) == []
-    page = open(index).read()
-    assert page.index("step 0<") < page.index("step 9<")
-    assert os.path.exists(os.path.join(run[0], "report", "curves_losses.png"))
-    assert os.path.exists(os.path.join(run[0], "report", "curves_discriminator.png"))
-
-
-# -------------------------------------------------------------- unit checks
 def test_crossed_multiple():
     assert cb.crossed_multiple(0, 2, 2)
     assert not cb.crossed_multiple(2, 3, 2)

@@ -1,4 +1,4 @@
-"""Static HTML report: contents, escaping, partial runs, link checking, history reading."""
+"""HTML pieces of the run report: escaping, relative links, panels, link check, history."""
 
 import json
 import os
@@ -19,67 +19,32 @@ def _history(path, rows):
             f.write(json.dumps(row) + "\n")
 
 
-@pytest.fixture
-def full_run(tmp_path):
-    run = tmp_path / "my run"  # a space: links must be percent-encoded
-    (run / "samples").mkdir(parents=True)
-    for step in (0, 100, 200):
-        _png(run / "samples" / f"step_{step:07d}.png")
-    _png(run / "samples.png")
-    (run / "evaluation").mkdir()
-    _png(run / "evaluation" / "precision_recall.png")
-    (run / "evaluation" / "metrics.json").write_text(json.dumps({"fd": 12.5, "blessed": True}))
-    (run / "visuals").mkdir()
-    _png(run / "visuals" / "interpolation_slerp.png")
-    (run / "tensorboard").mkdir()
-    (run / "config.json").write_text(json.dumps(
-        {"dataset": "<script>alert(1)</script>", "model": {"latent_dim": 64, "gan": "dcgan"}}))
-    (run / "metrics.json").write_text(json.dumps({"steps": 200, "d_loss": 1.25}))
-    _history(run / "history.jsonl", [
-        {"step": s, "time": 0.0, "kind": "epoch", "d_loss": 1.0 / s, "g_loss": 2.0,
-         "d_real": 0.5, "d_fake": -0.5, "d_grad_norm": 3.0, "real_accuracy": 0.9}
-        for s in (100, 200)])
-    return str(run)
-
-
-def test_full_report_renders_with_only_existing_links(full_run):
-    index = report.write_report(full_run, title="DCGAN <run>", final_metrics={"fd": 12.5})
-    assert index == os.path.join(full_run, "report", "index.html")
-    assert report.check_report_links(index) == []
+def test_page_escapes_text_and_links_relatively(tmp_path):
+    (tmp_path / "my figs").mkdir()
+    _png(tmp_path / "my figs" / "a.png")
+    index = str(tmp_path / "report" / "index.html")
+    body = (report.table({"dataset": "<script>alert(1)</script>", "model": {"latent_dim": 64}})
+            + report.figure(str(tmp_path / "my figs" / "a.png"), str(tmp_path / "report"), "a"))
+    report.write_page(index, "DCGAN <run>", [("sec", "Section <1>", body)], subtitle="s & t")
     page = open(index, encoding="utf-8").read()
-    for needle in ("step 0<", "step 200<", "samples.png", "precision_recall.png",
-                   "interpolation_slerp.png", "model.latent_dim", "blessed",
-                   "tensorboard --logdir"):
-        assert needle in page, needle
-    assert page.index("step 0<") < page.index("step 100<") < page.index("step 200<")
-    assert 'src="../samples/step_0000000.png"' in page  # relative to report/
-    for stem in ("losses", "discriminator", "gradients", "other"):
-        assert os.path.exists(os.path.join(full_run, "report", f"curves_{stem}.png")), stem
-
-
-def test_text_is_escaped(full_run):
-    page = open(report.write_report(full_run, title="DCGAN <run>"), encoding="utf-8").read()
-    assert "<script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "DCGAN &lt;run&gt;" in page
-
-
-def test_empty_run_folder_renders(tmp_path):
-    index = report.write_report(str(tmp_path))
+    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "DCGAN &lt;run&gt;" in page and "Section &lt;1&gt;" in page
+    assert "model.latent_dim" in page
+    assert 'src="../my%20figs/a.png"' in page  # relative to the page, percent-encoded
     assert report.check_report_links(index) == []
-    assert "Nothing to show yet" in open(index).read()
 
 
-def test_partial_run_shows_only_what_exists(tmp_path):
-    _history(tmp_path / "history.jsonl", [{"step": 5, "kind": "epoch", "g_loss": 1.0}])
-    (tmp_path / "metrics.json").write_text("{not json")
-    index = report.write_report(str(tmp_path))
-    assert report.check_report_links(index) == []
-    page = open(index).read()
-    assert "curves_losses.png" in page
-    assert "Samples over training" not in page and "Configuration" not in page
-    assert "could not read" in page  # the broken metrics.json is reported, not hidden
-    assert not os.path.exists(tmp_path / "report" / "curves_discriminator.png")
+def test_one_panel_per_quantity_with_shared_panels_for_pairs(tmp_path):
+    _history(tmp_path / "history.jsonl", [
+        {"step": s, "time": 0.0, "kind": "batch", "d_loss": 1.0 / s, "g_loss": 2.0 * s,
+         "d_real": 0.5, "d_fake": -0.5, "d_grad_norm": 3.0, "g_grad_norm": 1.0,
+         "steps_per_second": 9.0, "real_accuracy": 0.9} for s in range(1, 30)])
+    panels = report.plot_panels(report.read_history(str(tmp_path / "history.jsonl")),
+                                str(tmp_path))
+    names = [os.path.basename(p) for _, p in panels]
+    assert names == ["curves_d_loss.png", "curves_g_loss.png", "curves_real_accuracy.png",
+                     "curves_discriminator_output.png", "curves_gradient_norms.png"]
+    assert all(os.path.getsize(p) > 1000 for _, p in panels)
 
 
 def test_check_report_links_finds_broken_targets(tmp_path):
@@ -119,8 +84,3 @@ def test_sample_grids_are_thinned_evenly_keeping_the_newest(tmp_path):
 def test_flatten_nested_config():
     assert report.flatten({"b": {"y": 1, "x": [1, 2]}, "a": "s"}) == [
         ("a", "s"), ("b.x", [1, 2]), ("b.y", 1)]
-
-
-def test_missing_run_folder_is_an_error(tmp_path):
-    with pytest.raises(ValueError, match="does not exist"):
-        report.write_report(str(tmp_path / "nope"))

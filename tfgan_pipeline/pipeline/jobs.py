@@ -10,7 +10,7 @@ command; the chief records and publishes, the others only train (see
 
 import os
 
-from tfgan_pipeline import distribute
+from tfgan_pipeline import distribute, families
 from tfgan_pipeline.data.synthetic_pairs import write_synthetic_pairs
 from tfgan_pipeline.pipeline import layout as layout_lib
 from tfgan_pipeline.pipeline import report, runner
@@ -73,10 +73,26 @@ def where(result):
     return lines
 
 
+def check_replicas(cfg):
+    """Fails (naming ``--batch_size``) before anything is written when a training step's
+    examples do not split evenly over the strategy's replicas (Keras needs equal shares)."""
+    trainer = cfg.component_params()["Trainer"]
+    family = families.get_family(trainer["family"])
+    per_step = cfg.batch_size * families.d_steps_of(family, trainer["hparams"])
+    replicas = distribute.get_strategy(cfg.distribution_strategy).num_replicas_in_sync
+    if per_step % replicas:
+        raise ValueError(
+            f"--batch_size={cfg.batch_size} x d_steps={per_step // cfg.batch_size} = {per_step} "
+            f"examples per step do not split evenly over {replicas} replicas (Keras needs "
+            f"equal shares); choose a batch size that makes the product a multiple of "
+            f"{replicas}.")
+
+
 def run_job(cfg, log=print):
     """Runs the job's pipeline once (cached components are skipped); returns the RunResult."""
     is_chief, index = (distribute.task_info() if cfg.distribution_strategy == "multi_worker"
                        else (True, 0))
+    check_replicas(cfg)
     prepare_raw_data(cfg, log)
     pipeline = make_pipeline(cfg)
     log(f"Pipeline {pipeline.name} at {pipeline.layout.pipeline_root} (cache "
