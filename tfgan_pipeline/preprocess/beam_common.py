@@ -18,6 +18,7 @@ CycleGAN's unpaired domains, Zhu et al., ICCV 2017) both use:
   "complete" marker, and an existing output with the same cache key is reused.
 """
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -97,12 +98,40 @@ def check_beam_args(args):
     return tuple(args)
 
 
-def check_apart(input_dir, output_dir, input_name):
-    """Refuses an ``output_dir`` that is, contains or lies inside the input folder."""
-    d, o = input_dir + "/", output_dir + "/"
-    if d.startswith(o) or o.startswith(d):
-        raise ValueError(f"output_dir {output_dir!r} and {input_name} {input_dir!r} must "
-                         "not be the same folder or inside one another; write elsewhere.")
+def check_path(name, value):
+    """Returns ``value`` as a ``str`` path, or raises ``ValueError`` for an empty/non-path one."""
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ValueError(f"{name} must be a non-empty path, got {value!r}.")
+    return os.fspath(value)
+
+
+class BeamRunConfig:
+    """Base of the frozen preprocessing configs (dataclasses with ``output_dir``,
+    ``num_shards``, ``num_workers`` and ``beam_pipeline_args``): their shared checks
+    and :meth:`to_json_dict`."""
+
+    def _check_run_fields(self, input_name=None):
+        """Checks the shared fields; ``input_name`` names the input folder field (if any),
+        which must lie apart from ``output_dir`` and hold no glob characters."""
+        for name in ("num_shards", "num_workers"):
+            check_int(name, getattr(self, name), 1)
+        object.__setattr__(self, "beam_pipeline_args", check_beam_args(self.beam_pipeline_args))
+        if input_name is None:
+            return
+        input_dir = getattr(self, input_name)
+        d, o = input_dir + "/", self.output_dir + "/"
+        if d.startswith(o) or o.startswith(d):
+            raise ValueError(f"output_dir {self.output_dir!r} and {input_name} {input_dir!r} must "
+                             "not be the same folder or inside one another; write elsewhere.")
+        if GLOB_CHARS & set(input_dir):
+            raise ValueError(f"{input_name} {input_dir!r} contains glob characters "
+                             f"{sorted(GLOB_CHARS)}; rename the folder.")
+
+    def to_json_dict(self):
+        """The config as a JSON-ready dict."""
+        d = dataclasses.asdict(self)
+        d["beam_pipeline_args"] = list(self.beam_pipeline_args)
+        return d
 
 
 # ---------------------------------------------------------------------------- runner
@@ -365,3 +394,23 @@ def build_or_reuse(output_dir, cache_key, write, saved, overwrite=False):
         json.dump({**saved, "cache_key": cache_key}, f, indent=2, sort_keys=True)
     tf.io.gfile.rename(join(out, CONFIG_FILE + ".tmp"), join(out, CONFIG_FILE), overwrite=True)
     return False
+
+
+def run_or_reuse(config, cache_key, add_graph, overwrite=False, **saved):
+    """:func:`build_or_reuse` of ``config.output_dir`` whose writer runs a Beam pipeline.
+
+    Args:
+      config: a :class:`BeamRunConfig` dataclass.
+      cache_key: see :func:`build_or_reuse`.
+      add_graph: ``add_graph(pipeline, folder)`` adds the graph that writes into ``folder``.
+      overwrite: see :func:`build_or_reuse`.
+      **saved: more fields for ``config.json``, next to ``config`` and ``beam_flags``.
+
+    Returns:
+      ``True`` when an existing output was reused.
+    """
+    flags = pipeline_flags(config)
+    return build_or_reuse(
+        config.output_dir, cache_key,
+        lambda tmp: run_pipeline(flags, lambda pipeline: add_graph(pipeline, tmp)),
+        {"config": config.to_json_dict(), "beam_flags": flags, **saved}, overwrite=overwrite)

@@ -32,7 +32,6 @@ the output + a fingerprint of the listed input files) matches an existing
 """
 
 import dataclasses
-import os
 
 import apache_beam as beam
 from apache_beam.io import fileio
@@ -57,7 +56,7 @@ _listdir = beam_common.listdir
 
 
 @dataclasses.dataclass(frozen=True)
-class PreprocessConfig:
+class PreprocessConfig(beam_common.BeamRunConfig):
     """Everything that defines one preprocessing run.
 
     Attributes:
@@ -85,32 +84,18 @@ class PreprocessConfig:
 
     def __post_init__(self):
         for name in ("data_dir", "output_dir"):
-            value = getattr(self, name)
-            if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
-                raise ValueError(f"{name} must be a non-empty path, got {value!r}.")
-            object.__setattr__(self, name, _normalize_dir(value))
+            object.__setattr__(self, name, _normalize_dir(beam_common.check_path(
+                name, getattr(self, name))))
         if self.layout not in ("auto",) + elements.LAYOUTS:
             raise ValueError(f"layout must be one of {('auto',) + elements.LAYOUTS}, "
                              f"got {self.layout!r}.")
         if self.direction not in schema.DIRECTIONS:
             raise ValueError(
                 f"direction must be one of {schema.DIRECTIONS}, got {self.direction!r}.")
-        for name in ("load_size", "num_shards", "num_workers"):
-            beam_common.check_int(name, getattr(self, name), 1)
+        beam_common.check_int("load_size", self.load_size, 1)
         object.__setattr__(self, "val_fraction",
                            beam_common.check_fraction("val_fraction", self.val_fraction))
-        object.__setattr__(self, "beam_pipeline_args",
-                           beam_common.check_beam_args(self.beam_pipeline_args))
-        beam_common.check_apart(self.data_dir, self.output_dir, "data_dir")
-        if beam_common.GLOB_CHARS & set(self.data_dir):
-            raise ValueError(f"data_dir {self.data_dir!r} contains glob characters "
-                             f"{sorted(beam_common.GLOB_CHARS)}; rename the folder.")
-
-    def to_json_dict(self):
-        """The config as a JSON-ready dict."""
-        d = dataclasses.asdict(self)
-        d["beam_pipeline_args"] = list(self.beam_pipeline_args)
-        return d
+        self._check_run_fields("data_dir")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,13 +333,10 @@ def run_preprocess(config, overwrite=False, verbose=True):
         raise TypeError(f"config must be a PreprocessConfig, got {type(config).__name__}.")
     plan = plan_inputs(config.data_dir, config.layout, config.val_fraction)
     fingerprint, n_files = input_fingerprint(plan.patterns)
-    flags = pipeline_flags(config)
-    reused = beam_common.build_or_reuse(
-        config.output_dir, _cache_key(config, plan, fingerprint),
-        lambda tmp: beam_common.run_pipeline(
-            flags, lambda pipeline: build_pipeline(pipeline, plan, config, tmp)),
-        {"config": config.to_json_dict(), "files_listed": n_files, "beam_flags": flags},
-        overwrite=overwrite)
+    reused = beam_common.run_or_reuse(
+        config, _cache_key(config, plan, fingerprint),
+        lambda pipeline, out: build_pipeline(pipeline, plan, config, out),
+        overwrite=overwrite, files_listed=n_files)
     result = load_preprocess_result(config.output_dir, reused=reused)
     if verbose:
         print(format_summary(result))

@@ -54,7 +54,7 @@ _LAYOUT_CHOICES = ("auto",) + ie.IMAGE_LAYOUTS
 
 
 @dataclasses.dataclass(frozen=True)
-class ImagePreprocessConfig:
+class ImagePreprocessConfig(beam_common.BeamRunConfig):
     """Everything that defines one single-image preprocessing run.
 
     Attributes:
@@ -89,16 +89,13 @@ class ImagePreprocessConfig:
     beam_pipeline_args: tuple = ()
 
     def __post_init__(self):
-        for name in ("source", "output_dir"):
-            value = getattr(self, name)
-            if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
-                raise ValueError(f"{name} must be a non-empty path, got {value!r}.")
-        is_tfds = tfds_source.is_tfds_spec(self.source)
+        source = beam_common.check_path("source", self.source)
+        is_tfds = tfds_source.is_tfds_spec(source)
         if is_tfds:
-            tfds_source.parse_tfds_spec(self.source)  # raises for a malformed spec
-        else:
-            object.__setattr__(self, "source", beam_common.normalize_dir(self.source))
-        object.__setattr__(self, "output_dir", beam_common.normalize_dir(self.output_dir))
+            tfds_source.parse_tfds_spec(source)  # raises for a malformed spec
+        object.__setattr__(self, "source", source if is_tfds else beam_common.normalize_dir(source))
+        object.__setattr__(self, "output_dir", beam_common.normalize_dir(
+            beam_common.check_path("output_dir", self.output_dir)))
         if self.data_dir is not None:
             object.__setattr__(self, "data_dir", beam_common.normalize_dir(
                 os.path.expanduser(os.fspath(self.data_dir))))
@@ -113,21 +110,7 @@ class ImagePreprocessConfig:
             raise ValueError(f"channels must be None, 1 or 3, got {self.channels!r}.")
         for name in ("eval_fraction", "unpaired_test_fraction"):
             object.__setattr__(self, name, beam_common.check_fraction(name, getattr(self, name)))
-        for name in ("num_shards", "num_workers"):
-            beam_common.check_int(name, getattr(self, name), 1)
-        object.__setattr__(self, "beam_pipeline_args",
-                           beam_common.check_beam_args(self.beam_pipeline_args))
-        if not is_tfds:
-            beam_common.check_apart(self.source, self.output_dir, "source")
-            if beam_common.GLOB_CHARS & set(self.source):
-                raise ValueError(f"source {self.source!r} contains glob characters "
-                                 f"{sorted(beam_common.GLOB_CHARS)}; rename the folder.")
-
-    def to_json_dict(self):
-        """The config as a JSON-ready dict."""
-        d = dataclasses.asdict(self)
-        d["beam_pipeline_args"] = list(self.beam_pipeline_args)
-        return d
+        self._check_run_fields(None if is_tfds else "source")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -546,13 +529,10 @@ def run_image_preprocess(config, overwrite=False, verbose=True):
     if not isinstance(config, ImagePreprocessConfig):
         raise TypeError(f"config must be an ImagePreprocessConfig, got {type(config).__name__}.")
     plan = plan_image_inputs(config)
-    fmt = image_format(config, plan)
-    flags = beam_common.pipeline_flags(config)
-    reused = beam_common.build_or_reuse(
-        config.output_dir, _cache_key(config, plan, fmt),
-        lambda tmp: beam_common.run_pipeline(
-            flags, lambda pipeline: build_image_pipeline(pipeline, plan, config, tmp)),
-        {"config": config.to_json_dict(), "beam_flags": flags}, overwrite=overwrite)
+    reused = beam_common.run_or_reuse(
+        config, _cache_key(config, plan, image_format(config, plan)),
+        lambda pipeline, out: build_image_pipeline(pipeline, plan, config, out),
+        overwrite=overwrite)
     result = load_image_preprocess_result(config.output_dir, reused=reused)
     if verbose:
         print(format_image_summary(result))
