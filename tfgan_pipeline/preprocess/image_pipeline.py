@@ -200,18 +200,20 @@ def _plan_folder(config):
                                 "point it at the images.")
     subdirs, files = beam_common.listdir(root)
     layout = config.layout
+    found = None  # the IDX file sets, when looked for
     if layout == "auto":
         if set(subdirs) & set(ie.DOMAIN_FOLDERS):
             layout = "domains"
-        elif mnist.find_mnist_files(root):
-            layout = "idx"
         else:
-            raise ValueError(
-                f"Cannot tell the layout of {root!r}: no {sorted(ie.DOMAIN_FOLDERS)} folders "
-                "and no MNIST IDX files. For a folder of pix2pix A|B images pass "
-                "layout='pix2pix_unpaired'.")
+            found = mnist.find_mnist_files(root)
+            if not found:
+                raise ValueError(
+                    f"Cannot tell the layout of {root!r}: no {sorted(ie.DOMAIN_FOLDERS)} folders "
+                    "and no MNIST IDX files. For a folder of pix2pix A|B images pass "
+                    "layout='pix2pix_unpaired'.")
+            layout = "idx"
     if layout == "idx":
-        found = mnist.find_mnist_files(root)
+        found = mnist.find_mnist_files(root) if found is None else found
         if not found:
             raise FileNotFoundError(f"No MNIST IDX files in {root!r} (looked for "
                                     "train-images-idx3-ubyte[.gz], t10k-images-idx3-ubyte[.gz] "
