@@ -133,3 +133,69 @@ def test_command_line_runs_end_to_end(tmp_path):
     bad = subprocess.run([sys.executable, "-m", "pipelines.gan", "--gan=nope"], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "nope" in bad.stderr
+
+
+def _write_idx(folder, n=64):
+    import gzip
+    import struct
+
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = (np.arange(n) % 10).astype(np.uint8)
+    with gzip.open(folder / "t10k-images-idx3-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">IIII", 2051, n, 28, 28) + images.tobytes())
+    with gzip.open(folder / "t10k-labels-idx1-ubyte.gz", "wb") as f:
+        f.write(struct.pack(">II", 2049, n) + labels.tobytes())
+
+
+@pytest.mark.parametrize("family,extra_metric,visual", [
+    ("dcgan", "frechet_distance", "latent_walk.png"),
+    ("wgan_gp", "kid", "interpolation_slerp.png"),
+    ("cgan", "label_accuracy", "class_grid.png"),
+    ("acgan", "label_accuracy", "class_grid.png"),
+    ("infogan", "categorical_code_accuracy", "infogan_categorical.png"),
+])
+def test_image_run_on_an_idx_folder(tmp_path, family, extra_metric, visual):
+    data = tmp_path / "idx"
+    data.mkdir()
+    _write_idx(data)
+    cfg = config_lib.GANConfig(gan=family, dataset=str(data), output_dir=str(tmp_path / "run"),
+                               pipeline_name=family, train_steps=2, checkpoint_every=2,
+                               batch_size=4, image_size=32, width=4, latent_dim=8,
+                               num_samples=16, eval_samples=32, require_beating_baseline=False)
+    result, _ = _run(cfg)
+    metrics = _metrics(result)
+    assert metrics["steps"] == 2 and metrics["eval_num_samples"] <= 32
+    for key in (extra_metric, "baseline_frechet_distance", "floor_frechet_distance"):
+        assert np.isfinite(metrics[key]), key
+    held_out = result.output("ExampleGen", "examples").properties["records_per_split"]["eval"]
+    assert metrics["floor_eval_num_samples"] == held_out // 2  # two halves of the held-out
+    figures = layout.artifact_file(result.output("Evaluator", "evaluation").uri,
+                                   "ModelEvaluation", "figures")
+    assert os.path.exists(os.path.join(figures, visual))
+    assert html_lib.check_report_links(result.report_path) == []
+    ex = result.output("ExampleGen", "examples").properties
+    assert ex["num_classes"] == 10 and ex["image_size"] == 32
+    # The pushed generator computes the trained generator's images for the same inputs.
+    props = result.output("Pusher", "pushed_model").properties
+    loaded = tf.saved_model.load(props["path"])
+    _, gan = _model(result)
+    if family == "infogan":
+        z = np.random.default_rng(0).normal(size=(3, gan.input_dim)).astype("float32")
+        served = loaded.signatures["serving_default"](z=tf.constant(z))
+        expected = gan.generator(z, training=False)
+    else:
+        z = np.random.default_rng(0).normal(size=(3, 8)).astype("float32")
+        if family in ("cgan", "acgan"):
+            labels = np.array([0, 3, 9], np.int32)
+            served = loaded.signatures["serving_default"](z=tf.constant(z),
+                                                          label=tf.constant(labels))
+            expected = gan.generate(3, noise=z, labels=labels)
+            with pytest.raises(tf.errors.InvalidArgumentError, match="label must be < num_classes"):
+                loaded.signatures["serving_default"](z=tf.constant(z),
+                                                     label=tf.constant([0, 1, 10]))
+        else:
+            served = loaded.signatures["serving_default"](z=tf.constant(z))
+            expected = gan.generate(3, noise=z)
+    assert served["images"].shape == (3, 32, 32, 1)
+    np.testing.assert_allclose(served["images"].numpy(), np.asarray(expected), atol=1e-5)

@@ -312,7 +312,13 @@ class GANBase(keras.Model):
         return list(self._trackers.values())
 
     def report(self, *value_dicts):
-        """Feeds every value to its tracker (as a per-example mean) and returns all results."""
+        """Feeds every value to its tracker (as a per-example mean) and returns all results.
+
+        Under ``MultiWorkerMirroredStrategy`` the results are returned with shape
+        ``[1]``: Keras 3.15 reduces a multi-worker step's outputs with
+        ``strategy.reduce(MEAN, axis=0)``, which fails on scalars (tensorflow#72388);
+        the reduction then yields the usual scalars.
+        """
         for values in value_dicts:
             for name, value in values.items():
                 if name not in self._trackers:
@@ -323,7 +329,10 @@ class GANBase(keras.Model):
                 if value.shape.rank == 0:
                     value = value[None]
                 self._trackers[name].update_state(value)
-        return {name: t.result() for name, t in self._trackers.items()}
+        results = {name: t.result() for name, t in self._trackers.items()}
+        if isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            results = {name: value[None] for name, value in results.items()}
+        return results
 
     @staticmethod
     def num_replicas():

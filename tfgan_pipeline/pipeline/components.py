@@ -55,11 +55,10 @@ class ExampleGen(Component):
         return self._kind().fingerprint(self.params["source"])
 
     def external_inputs(self):
-        source = self.params["source"]
-        if "data_dir" not in source:
+        uri = self._kind().raw_uri(self.params["source"])
+        if uri is None:
             return {}
-        return {"raw_data": ("ExternalData", os.path.abspath(source["data_dir"]),
-                             self.fingerprint())}
+        return {"raw_data": ("ExternalData", uri, self.fingerprint())}
 
     def run(self, inputs, outputs, params, context):
         uri = outputs["examples"].uri

@@ -8,7 +8,10 @@ the family code uses: ``info`` plus ``train_dataset(...)`` / ``eval_batches(...)
   :mod:`tfgan_pipeline.preprocess` (validate, split, resize -> GZIP TFRecords,
   ``stats.json``, ``rejects.jsonl``) written into the Examples artifact;
 * ``toy`` — 2-D / 1-D Gaussian mixtures (Metz et al. 2017): the mixture's definition
-  (``mixture.json``); samples are drawn fresh from it (there is no finite data set).
+  (``mixture.json``); samples are drawn fresh from it (there is no finite data set);
+* ``images`` — labelled single images (MNIST IDX folders, ``tfds:NAME``): the Beam
+  single-image preprocessing (:func:`tfgan_pipeline.preprocess.run_image_preprocess`),
+  split by a stable hash into ``train`` / ``eval``.
 
 Families name their kind in :mod:`tfgan_pipeline.families`; nothing here knows a
 family.
@@ -20,9 +23,12 @@ import os
 
 import numpy as np
 
-from tfgan_pipeline.data import paired, toy
+from tfgan_pipeline.data import paired, single, toy
+from tfgan_pipeline.pipeline import gan_eval
 from tfgan_pipeline.pipeline import layout as layout_lib
-from tfgan_pipeline.preprocess import PreprocessConfig, load_preprocess_result, run_preprocess
+from tfgan_pipeline.preprocess import (ImagePreprocessConfig, PreprocessConfig,
+                                       load_image_preprocess_result, load_preprocess_result,
+                                       run_image_preprocess, run_preprocess)
 from tfgan_pipeline.preprocess import beam_pipeline
 
 EVAL_SPLITS = ("val", "test")
@@ -71,6 +77,10 @@ class PairsData:
         return {"records_per_split": dict(result.records_per_split),
                 "rejects": int(sum(result.rejects_per_reason.values())),
                 "load_size": params["load_size"], "direction": params["direction"]}
+
+    @staticmethod
+    def raw_uri(params):
+        return os.path.abspath(params["data_dir"])
 
     @staticmethod
     def fingerprint(params):
@@ -123,6 +133,10 @@ class ToyData:
                 "dim": int(mixture.dim)}
 
     @staticmethod
+    def raw_uri(params):
+        return None  # the mixture's definition is the data
+
+    @staticmethod
     def fingerprint(params):
         return {}
 
@@ -130,7 +144,85 @@ class ToyData:
         return self.mixture.dataset(batch_size, seed=seed, with_modes=with_modes)
 
 
-DATA_KINDS = {cls.kind: cls for cls in (PairsData, ToyData)}
+# ---------------------------------------------------------------------- images
+class ImagesData:
+    """Labelled single images from the Beam single-image preprocessing."""
+
+    kind = "images"
+
+    def __init__(self, uri, properties):
+        self.uri = uri
+        self.result = load_image_preprocess_result(uri)
+        size = int(properties["image_size"])
+        self.info = DataInfo(self.kind, (size, size, int(self.result.channels)),
+                             num_classes=properties.get("num_classes"))
+
+    @staticmethod
+    def produce(params, uri, log):
+        result = run_image_preprocess(ImagePreprocessConfig(
+            source=params["source"], output_dir=uri, image_size=params["image_size"],
+            data_dir=params["data_dir"], num_workers=params["num_workers"],
+            beam_pipeline_args=tuple(params["beam_pipeline_args"])), overwrite=True,
+            verbose=False)
+        if not result.records_per_split.get("train"):
+            raise ValueError(f"No training images in {params['source']}: every input was "
+                             f"rejected; see {result.rejects_path}.")
+        first = next(iter(single.image_eval_dataset(result.file_pattern("train"), 1)))
+        size = int(first.shape[1])
+        labels = sorted({label for counts in result.label_counts.values() for label in counts})
+        log(f"ExampleGen: records {dict(result.records_per_split)}, rejects "
+            f"{dict(result.rejects_per_reason) or 'none'}; {size}x{size}x{result.channels}, "
+            f"{len(labels)} labels; stats {layout_lib.artifact_file(uri, 'Examples', 'stats')}")
+        return {"records_per_split": dict(result.records_per_split),
+                "rejects": int(sum(result.rejects_per_reason.values())), "image_size": size,
+                "channels": int(result.channels),
+                "num_classes": (max(labels) + 1) if labels else None}
+
+    @staticmethod
+    def raw_uri(params):
+        source = params["source"]
+        return source if source.startswith("tfds:") else os.path.abspath(source)
+
+    @staticmethod
+    def fingerprint(params):
+        source = params["source"]
+        if source.startswith("tfds:"):
+            return {"tfds": source, "data_dir": params.get("data_dir")}
+        import glob
+        files = sorted(glob.glob(os.path.join(glob.escape(source), "*")))
+        return {"files": [(os.path.basename(f), os.path.getsize(f), int(os.path.getmtime(f)))
+                          for f in files if os.path.isfile(f)]}
+
+    def train_dataset(self, batch_size, seed, with_labels=False):
+        return single.image_dataset(self.result.file_pattern("train"), batch_size,
+                                    with_labels=with_labels, seed=seed)
+
+    def sample_quality(self, model, hp, figures_dir, log):
+        """FD, KID, precision/recall, classifier score (and label / code accuracy) of
+        generated images against the held-out real ones; a per-pixel Gaussian as the
+        trivial baseline and two halves of the real images as the floor."""
+        split = "eval" if self.result.records_per_split.get("eval") else "train"
+        real, labels = gan_eval.collect_real(single.image_eval_dataset(
+            self.result.file_pattern(split), 256, with_labels=True), hp["eval_samples"])
+        train_real, train_labels = gan_eval.collect_real(single.image_eval_dataset(
+            self.result.file_pattern("train"), 256, with_labels=True),
+            gan_eval.CLASSIFIER_EXAMPLES)
+        feature_fn = gan_eval.feature_extractor(
+            os.path.join(figures_dir, os.pardir, "classifier"), train_real, train_labels,
+            hp.get("feature_model"), log=log)
+        metrics = gan_eval.sample_quality(model, real, feature_fn, hp["eval_samples"],
+                                          seed=hp["seed"])
+        metrics.update({f"baseline_{k}": v for k, v in gan_eval.sample_quality(
+            gan_eval.PixelGaussian(train_real), real, feature_fn, hp["eval_samples"],
+            seed=hp["seed"]).items()})
+        half = len(real) // 2
+        metrics.update({f"floor_{k}": v for k, v in gan_eval.real_vs_real(
+            real[:half], real[half:2 * half], feature_fn).items()})
+        metrics["eval_split"] = split
+        return metrics
+
+
+DATA_KINDS = {cls.kind: cls for cls in (PairsData, ToyData, ImagesData)}
 
 
 def open_examples(artifact):

@@ -1,4 +1,4 @@
-"""Sample-quality evaluation stage of the GAN job (image datasets).
+"""Sample-quality metrics of the GAN Evaluator (image datasets).
 
 Features come from a classifier trained on the run's real data and saved in
 ``<output_dir>/classifier/`` (reused on reruns), or from a user model
@@ -48,11 +48,11 @@ def collect_real(dataset, num_samples):
     return images, labels
 
 
-def feature_extractor(out, real_images, real_labels, feature_model=None, log=print):
-    """Loads the user's feature model, the run's saved classifier, or trains one."""
+def feature_extractor(folder, real_images, real_labels, feature_model=None, log=print):
+    """Loads the user's feature model, the classifier saved in ``folder``, or trains one."""
     if feature_model:
         return classifier_lib.load_feature_fn(feature_model)
-    path = os.path.join(out, "classifier", "feature_classifier.keras")
+    path = os.path.join(folder, "feature_classifier.keras")
     if os.path.exists(path):
         return classifier_lib.load_feature_fn(path)
     if real_labels is None:
@@ -72,29 +72,64 @@ def feature_extractor(out, real_images, real_labels, feature_model=None, log=pri
     return classifier_lib.load_feature_fn(path)
 
 
+class PixelGaussian:
+    """The trivial image generator: every pixel drawn from a Gaussian with that pixel's
+    mean and standard deviation over the real images (no structure at all)."""
+
+    conditioning = ()
+
+    def __init__(self, real_images):
+        real = np.asarray(real_images, np.float64)
+        self.mean, self.std = real.mean(axis=0), real.std(axis=0)
+
+    def generate(self, num_samples, seed=0):
+        rng = np.random.default_rng(seed)
+        draws = rng.normal(self.mean, self.std, (num_samples,) + self.mean.shape)
+        return np.clip(draws, -1.0, 1.0).astype(np.float32)
+
+
+def _distances(real_f, fake_f, n, seed):
+    out = {}
+    out.update(metrics_lib.frechet_distance(real_f, fake_f).to_dict("frechet_distance"))
+    out.update(metrics_lib.kernel_distance(
+        real_f, fake_f, num_subsets=20, subset_size=min(500, n), seed=seed).to_dict("kid"))
+    out.update(metrics_lib.precision_recall(real_f, fake_f, k=3).to_dict())
+    return out
+
+
+def real_vs_real(images_a, images_b, feature_fn, seed=0):
+    """The floor: the same metrics between two disjoint halves of the real images."""
+    a, _ = classifier_lib.compute_features(feature_fn, images_a)
+    b, _ = classifier_lib.compute_features(feature_fn, images_b)
+    return {"eval_num_samples": len(images_a), **_distances(a, b, len(images_a), seed)}
+
+
 def sample_quality(model, real_images, feature_fn, num_samples, seed=0):
-    """Metrics of ``num_samples`` generated images against real ones (see module doc)."""
+    """Metrics of ``num_samples`` generated images against real ones (see module doc).
+
+    ``model`` is anything with ``generate(n, seed=)`` and ``conditioning`` (the
+    models' public API): conditional models are asked for labels cycling through the
+    classes and scored on label accuracy; InfoGAN-style models (``categorical``
+    conditioning) on their first categorical code's accuracy after matching.
+    """
     n = min(num_samples, len(real_images))
     real_f, _ = classifier_lib.compute_features(
         feature_fn, real_images[np.random.default_rng(seed).permutation(len(real_images))[:n]])
     out = {"eval_num_samples": n}
     requested = None
-    if hasattr(model, "num_classes"):
+    if "labels" in model.conditioning:
         requested = np.arange(n) % model.num_classes
         fake = model.generate(n, labels=requested, seed=seed)
     else:
         fake = model.generate(n, seed=seed)
     fake = np.asarray(fake)
     fake_f, fake_logits = classifier_lib.compute_features(feature_fn, fake)
-    out.update(metrics_lib.frechet_distance(real_f, fake_f).to_dict("frechet_distance"))
-    out.update(metrics_lib.kernel_distance(
-        real_f, fake_f, num_subsets=20, subset_size=min(500, n), seed=seed).to_dict("kid"))
-    out.update(metrics_lib.precision_recall(real_f, fake_f, k=3).to_dict())
+    out.update(_distances(real_f, fake_f, n, seed))
     if fake_logits is not None:
         out.update(metrics_lib.classifier_score(fake_logits, splits=1).to_dict("classifier_score"))
         if requested is not None:
             out["label_accuracy"] = float(metrics_lib.label_accuracy(fake_logits, requested))
-        if hasattr(model, "categorical_dims") and len(model.categorical_dims):
+        if "categorical" in model.conditioning and len(model.categorical_dims):
             k = int(model.categorical_dims[0])
             codes = np.arange(n) % k
             coded = np.asarray(model.generate(n, categorical=codes, seed=seed + 1))

@@ -308,13 +308,13 @@ def run_pipeline(pipeline, log=print, is_chief=True, worker_index=0):
         shutil.rmtree(temp_root, ignore_errors=True)
     interrupted = ""
     for comp in order:
+        if chief is None and comp.CHIEF_ONLY:
+            log(f"{comp.name}: skipped on worker {worker_index} (chief only)")
+            continue
         inputs = _resolve(comp, produced, chief)
         try:
             if chief is not None:
                 run = chief.run_component(comp, inputs)
-            elif comp.CHIEF_ONLY:
-                log(f"{comp.name}: skipped on worker {worker_index} (chief only)")
-                continue
             else:
                 run = _run_on_worker(comp, inputs, temp_root, log, pipeline)
         except component_lib.Interrupted as e:
