@@ -162,7 +162,8 @@ def test_image_run_on_an_idx_folder(tmp_path, family, extra_metric, visual):
     cfg = config_lib.GANConfig(gan=family, dataset=str(data), output_dir=str(tmp_path / "run"),
                                pipeline_name=family, train_steps=2, checkpoint_every=2,
                                batch_size=4, image_size=32, width=4, latent_dim=8,
-                               num_samples=16, eval_samples=32, require_beating_baseline=False)
+                               num_samples=16, eval_samples=32, require_beating_baseline=False,
+                               d_steps=1)  # one critic step: the pipeline, not WGAN, is tested
     result, _ = _run(cfg)
     metrics = _metrics(result)
     assert metrics["steps"] == 2 and metrics["eval_num_samples"] <= 32
