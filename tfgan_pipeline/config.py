@@ -39,6 +39,8 @@ LAYOUTS = ("auto",) + elements.LAYOUTS
 DIRECTIONS = schema.DIRECTIONS
 TOY_DATASETS = tuple(toy.TOY_DATASETS)
 LATENT_FAMILIES = families.LATENT_FAMILIES
+#: How CycleGAN's two domains are laid out (``preprocess.image_elements.IMAGE_LAYOUTS``).
+UNPAIRED_LAYOUTS = ("auto", "domains", "pix2pix_unpaired", "tfds")
 
 _THRESHOLD_RE = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(>=|<=)\s*([-+0-9.eE]+)\s*$")
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
@@ -363,6 +365,98 @@ class GANConfig(JobConfig):
                 "Evaluator": self._evaluator({"num_samples": self.num_samples,
                                               "eval_samples": self.eval_samples,
                                               "feature_model": self.feature_model}),
+                "Pusher": self._pusher({})}
+
+
+@dataclasses.dataclass(frozen=True)
+class CycleGANConfig(JobConfig):
+    """CycleGAN (``pipelines/cyclegan.py``); Zhu et al. 2017's settings by default.
+
+    Attributes (besides :class:`JobConfig`'s):
+      data_dir: ``trainA/ trainB/ testA/ testB/`` folders, a pix2pix A|B folder
+        (``layout="pix2pix_unpaired"``) or ``tfds:cycle_gan/NAME``; ``None`` generates
+        synthetic A|B pairs and uses them unpaired.
+      layout: ``auto``, ``domains``, ``pix2pix_unpaired`` or ``tfds``.
+      tfds_data_dir: tensorflow-datasets ``data_dir``.
+      image_size, load_size: training crop and the size images are stored and
+        resized to before the crop (paper: 256 / 286).
+      unpaired_test_fraction: pix2pix_unpaired: files held out, paired, for testing.
+      base_filters: width of all four networks (64).
+      num_blocks: residual blocks (``None``: 6 below 256 px, 9 from 256).
+      cycle_weight: lambda (10); identity_weight: fraction of lambda (0.5).
+      pool_size: generated-image history per discriminator (50).
+      max_eval_images: cap on test images per direction.
+      synthetic_pairs: pairs generated without ``data_dir``.
+    """
+
+    output_dir: str = "runs/cyclegan"
+    pipeline_name: str = "cyclegan"
+    data_dir: str | None = None
+    layout: str = "auto"
+    tfds_data_dir: str | None = None
+    image_size: int = 256
+    load_size: int = 286
+    unpaired_test_fraction: float = 0.1
+    base_filters: int = 64
+    num_blocks: int | None = None
+    cycle_weight: float = 10.0
+    identity_weight: float = 0.5
+    pool_size: int = 50
+    max_eval_images: int | None = None
+    synthetic_pairs: int = 200
+
+    def __post_init__(self):
+        super().__post_init__()
+        choice("layout", self.layout, UNPAIRED_LAYOUTS)
+        for name in ("image_size", "load_size", "base_filters", "synthetic_pairs"):
+            at_least(name, getattr(self, name))
+        for name in ("num_blocks", "max_eval_images"):
+            at_least(name, getattr(self, name), optional=True)
+        for name in ("cycle_weight", "identity_weight", "pool_size"):
+            at_least(name, getattr(self, name), low=0)
+        if self.image_size < 24 or self.image_size % 4:
+            raise ValueError(f"--image_size={self.image_size} must be a multiple of 4 (the "
+                             "ResNet generator downsamples twice) and >= 24 (the 70x70 "
+                             "PatchGAN's patch map would be empty).")
+        if self.load_size < self.image_size:
+            raise ValueError(f"--load_size={self.load_size} must be >= --image_size="
+                             f"{self.image_size}.")
+        if not 0 < self.unpaired_test_fraction < 1:
+            raise ValueError(f"--unpaired_test_fraction={self.unpaired_test_fraction!r} must "
+                             "be in (0, 1).")
+        if self.data_dir is not None and not self.data_dir.startswith("tfds:") and \
+                not os.path.isdir(self.data_dir):
+            raise ValueError(f"--data_dir={self.data_dir!r} is not a folder (nor tfds:NAME).")
+        if self.data_dir is None and self.layout not in ("auto", "pix2pix_unpaired"):
+            raise ValueError(f"--layout={self.layout} needs --data_dir; without it synthetic "
+                             "A|B pairs are used as unpaired data (pix2pix_unpaired).")
+
+    @property
+    def synthetic_size(self):
+        return max(64, self.load_size // 2)
+
+    @property
+    def synthetic_dir(self):
+        return os.path.join(self.root, self.pipeline_name, "synthetic_data",
+                            f"pairs-{self.synthetic_pairs}-{self.synthetic_size}px-seed{self.seed}")
+
+    def synthetic_pairs_plan(self):
+        if self.data_dir is not None:
+            return None
+        return self.synthetic_dir, self.synthetic_pairs, self.synthetic_size, self.seed
+
+    def component_params(self):
+        layout = "pix2pix_unpaired" if self.data_dir is None else self.layout
+        source = {"data_dir": self.data_dir or self.synthetic_dir, "layout": layout,
+                  "load_size": self.load_size, "test_fraction": self.unpaired_test_fraction,
+                  "tfds_data_dir": self.tfds_data_dir}
+        hparams = {"image_size": self.image_size, "load_size": self.load_size,
+                   "base_filters": self.base_filters, "num_blocks": self.num_blocks,
+                   "cycle_weight": self.cycle_weight, "identity_weight": self.identity_weight,
+                   "pool_size": self.pool_size}
+        return {"ExampleGen": self._example_gen("unpaired", source),
+                "Trainer": self._trainer("cyclegan", hparams),
+                "Evaluator": self._evaluator({"max_eval_images": self.max_eval_images}),
                 "Pusher": self._pusher({})}
 
 

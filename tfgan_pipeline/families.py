@@ -67,6 +67,8 @@ class Family:
       blessing: ``{data kind: Blessing}``.
       export: ``(model, hparams, DataInfo) -> (signatures, warmup requests, owner)``.
       visuals: ``(model, folder, seed) -> [paths]``; ``None`` for none.
+      learning_rate: ``hparams -> learning rate or Keras schedule`` overriding the
+        preset's (CycleGAN's linear decay over the run); ``None`` for none.
     """
 
     name: str
@@ -81,6 +83,7 @@ class Family:
     blessing: dict
     export: object
     visuals: object = None
+    learning_rate: object = None  # hparams -> learning rate or schedule (None: the preset's)
 
     def blessing_for(self, kind):
         return self.blessing[kind]
@@ -168,6 +171,108 @@ PIX2PIX = Family(
     train_dataset=_pix2pix_train_dataset, sample_fn=_pix2pix_sample_fn,
     evaluate=_pix2pix_evaluate, blessing={"pairs": Blessing("l1", higher_is_better=False)},
     export=_pix2pix_export)
+
+
+# ==================================================================== CycleGAN
+def _cyclegan_build(hp, info):
+    size, channels = hp["image_size"], info.sample_shape[-1]
+
+    def generator(name):
+        return networks.resnet_generator(size, channels, base_filters=hp["base_filters"],
+                                         num_blocks=hp["num_blocks"], name=name)
+
+    def discriminator(name):
+        return networks.patchgan_discriminator(size, input_channels=0, target_channels=channels,
+                                               receptive_field=70, base_filters=hp["base_filters"],
+                                               norm="instance", name=name)
+
+    return models.CycleGAN(generator("generator_ab"), generator("generator_ba"),
+                           discriminator("discriminator_a"), discriminator("discriminator_b"),
+                           cycle_weight=hp["cycle_weight"], identity_weight=hp["identity_weight"],
+                           pool_size=hp["pool_size"], image_shape=(size, size, channels))
+
+
+def _cyclegan_train_dataset(data, hp):
+    return data.train_dataset(hp["batch_size"], hp["image_size"], hp["load_size"], hp["seed"])
+
+
+def _cyclegan_sample_fn(data, hp):
+    """Rows of a | G(a) | F(G(a)) and b | F(b) | G(F(b)) on fixed test images."""
+    a = data.test_images("A", hp["image_size"], limit=2)
+    b = data.test_images("B", hp["image_size"], limit=2)
+
+    def sample(model):
+        fake_b, fake_a = model.translate(a, "a_to_b"), model.translate(b, "b_to_a")
+        rows = [np.concatenate([x, y.numpy(), z.numpy()], axis=2) for x, y, z in (
+            (a, fake_b, model.translate(fake_b, "b_to_a")),
+            (b, fake_a, model.translate(fake_a, "a_to_b")))]
+        return np.concatenate(rows)
+
+    return sample
+
+
+def _cyclegan_evaluate(model, data, hp, figures_dir, log):
+    """Cycle-reconstruction L1 both ways; on paired test data also L1 / PSNR / SSIM of
+    each translation against the true partner, beside the constant mean image."""
+    size, limit = hp["image_size"], hp.get("max_eval_images")
+    metrics = {"paired_test": data.paired_test}
+    examples = []
+    for domain, there, back in (("a", "a_to_b", "b_to_a"), ("b", "b_to_a", "a_to_b")):
+        images = data.test_images(domain.upper(), size, limit)
+        translated = model.translate(images, there, batch_size=1).numpy()
+        recovered = model.translate(translated, back, batch_size=1).numpy()
+        metrics[f"cycle_l1_{domain}"] = float(np.mean(image_metrics.l1(images, recovered)))
+        mean_own = data.mean_train_image(domain.upper(), size)
+        metrics[f"baseline_cycle_l1_{domain}"] = float(np.mean(image_metrics.l1(
+            images, np.broadcast_to(mean_own, images.shape))))
+        examples += [np.concatenate([x, y, z], axis=1) for x, y, z in
+                     zip(images[:4], translated[:4], recovered[:4])]
+    if data.paired_test:
+        a, b = data.paired_test_images(size, limit)
+        for name, source, target, there, other in (("ab", a, b, "a_to_b", "B"),
+                                                  ("ba", b, a, "b_to_a", "A")):
+            output = model.translate(source, there, batch_size=1).numpy()
+            mean_image = np.broadcast_to(data.mean_train_image(other, size), target.shape)
+            scores = image_metrics.paired_metrics(target, output)
+            base = image_metrics.paired_metrics(target, mean_image)
+            for key in ("l1", "psnr", "ssim"):
+                metrics[f"{key}_{name}"] = getattr(scores, key)
+                metrics[f"baseline_{key}_{name}"] = getattr(base, key)
+        metrics["num_images"] = int(len(a))
+    # The blessing metric: A->B against the true partner when there is one, else the
+    # A->B->A round trip.
+    source = "l1_ab" if data.paired_test else "cycle_l1_a"
+    metrics["l1"], metrics["baseline_l1"] = metrics[source], metrics[f"baseline_{source}"]
+    metrics["l1_is"] = source
+    images_lib.write_png(images_lib.image_grid(np.stack(examples), columns=2),
+                         os.path.join(figures_dir, "cycles.png"))
+    return metrics
+
+
+def _cyclegan_export(model, hp, info):
+    size = hp["image_size"]
+    ab = export_lib.pix2pix_signatures(model.generator_ab, size)
+    ba = export_lib.pix2pix_signatures(model.generator_ba, size)
+    signatures = {"serving_default": ab["serving_default"], "a_to_b": ab["serving_default"],
+                  "b_to_a": ba["serving_default"], "a_to_b_float": ab["serving_float"],
+                  "b_to_a_float": ba["serving_float"]}
+    warmup = [dataclasses.replace(r, signature_name=name)
+              for name in ("a_to_b", "b_to_a")
+              for r in export_lib.pix2pix_warmup_requests(size)
+              if r.signature_name == "serving_default"]
+    return signatures, warmup, [model.generator_ab, model.generator_ba]
+
+
+CYCLEGAN = Family(
+    name="cyclegan", paper="Zhu et al., ICCV 2017", data_kinds=("unpaired",), preset="cyclegan",
+    build=_cyclegan_build, compile_options=lambda hp: {},
+    train_dataset=_cyclegan_train_dataset, sample_fn=_cyclegan_sample_fn,
+    evaluate=_cyclegan_evaluate, blessing={"unpaired": Blessing("l1", higher_is_better=False)},
+    export=_cyclegan_export,
+    # Constant, then linear to 0 over the run (Sec. 4); a rebuild for inference
+    # (no train_steps) needs no schedule.
+    learning_rate=lambda hp: hp.get("train_steps") and models.LinearDecayToZero(
+        models.get_preset("cyclegan").g_optimizer.learning_rate, hp["train_steps"]))
 
 
 # ================================================================ latent GANs
@@ -381,10 +486,12 @@ FAMILIES = {f.name: f for f in (
     _latent_family("infogan", "Chen et al., NeurIPS 2016", _infogan_build, kinds=("images",),
                    export=_infogan_export, visuals=_infogan_visuals),
     PIX2PIX,
+    CYCLEGAN,
 )}
 
 #: The latent-variable families (``pipelines.gan --gan``).
-LATENT_FAMILIES = tuple(n for n, f in FAMILIES.items() if "pairs" not in f.data_kinds)
+LATENT_FAMILIES = tuple(n for n, f in FAMILIES.items()
+                        if not {"pairs", "unpaired"} & set(f.data_kinds))
 
 
 #: Learning rate of both players on toy mixtures when none is given.
@@ -407,6 +514,8 @@ def build_model(family, hp, info):
     # The papers' learning rates are for images; small MLPs on 2-D mixtures need a
     # larger one (measured: lr 2e-4 covered 0/8 ring modes after 3k steps, 1e-3 all 8).
     learning_rate = hp.get("learning_rate") or (TOY_LEARNING_RATE if info.kind == "toy" else None)
+    if learning_rate is None and family.learning_rate is not None:
+        learning_rate = family.learning_rate(hp)
     return models.compile_preset(model, family.preset, learning_rate=learning_rate,
                                  steps_per_execution=hp.get("steps_per_execution", 1),
                                  **family.compile_options(hp))

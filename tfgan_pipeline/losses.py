@@ -26,6 +26,9 @@ Auxiliary objectives, per example as well:
         codes (a factored Gaussian).
     * pix2pix L1: Isola et al., "Image-to-Image Translation with Conditional
         Adversarial Networks", CVPR 2017, Eq. 3.
+    * CycleGAN cycle-consistency and identity losses: Zhu et al., "Unpaired
+        Image-to-Image Translation using Cycle-Consistent Adversarial Networks", ICCV
+        2017, Eq. 2 and Sec. 5.2 (both L1).
 """
 
 import math
@@ -205,6 +208,16 @@ def l1_loss(target, output):
     target = tf.cast(target, tf.float32)
     output = tf.cast(output, tf.float32)
     return _per_example_mean(tf.abs(target - output))
+
+
+def cycle_consistency_loss(real, reconstructed):
+    """CycleGAN's ``|F(G(x)) - x|_1``: per-example L1 between an image and its round trip."""
+    return l1_loss(real, reconstructed)
+
+
+def identity_loss(real, mapped):
+    """CycleGAN's identity term ``|G(y) - y|_1``: a generator fed its own output domain."""
+    return l1_loss(real, mapped)
 
 
 # name -> (discriminator_loss, generator_loss)

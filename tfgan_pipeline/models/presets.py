@@ -25,6 +25,9 @@ Rows:
     G 1e-3, beta1 0.5; lambda 1 for categorical codes, smaller (0.1) for continuous.
   * ``pix2pix`` — Isola et al., CVPR 2017, Sec. 3.3: Adam, learning rate 0.0002,
     beta1 0.5, beta2 0.999; minimax D loss halved, non-saturating G loss.
+  * ``cyclegan`` — Zhu et al., ICCV 2017, Sec. 4: Adam 2e-4, beta1 0.5, least-squares
+    GAN loss, lambda 10 (the model's default); the learning-rate schedule (constant,
+    then linear to 0) is passed as ``learning_rate=`` (``models.LinearDecayToZero``).
 """
 
 import dataclasses
@@ -35,6 +38,7 @@ import keras
 from tfgan_pipeline.models.acgan import ACGAN
 from tfgan_pipeline.models.base import GANBase
 from tfgan_pipeline.models.cgan import ConditionalGAN
+from tfgan_pipeline.models.cyclegan import CycleGAN
 from tfgan_pipeline.models.gan import GAN
 from tfgan_pipeline.models.infogan import InfoGAN
 from tfgan_pipeline.models.pix2pix import Pix2Pix
@@ -49,8 +53,11 @@ class OptimizerSpec:
     beta_2: float = 0.999
 
     def build(self, learning_rate=None):
-        """A fresh optimizer; ``learning_rate`` replaces the paper's when given."""
-        lr = self.learning_rate if learning_rate is None else float(learning_rate)
+        """A fresh optimizer; ``learning_rate`` (a number or a Keras schedule) replaces
+        the paper's when given."""
+        lr = self.learning_rate if learning_rate is None else learning_rate
+        if isinstance(lr, (int, float)):
+            lr = float(lr)
         if self.name == "adam":
             return keras.optimizers.Adam(learning_rate=lr, beta_1=self.beta_1,
                                          beta_2=self.beta_2)
@@ -106,6 +113,7 @@ PRESETS = types.MappingProxyType({
                     adam(1e-3), loss="non_saturating", d_steps=1, categorical_weight=1.0,
                     continuous_weight=0.1),
     "pix2pix": _row("Isola et al. 2017, Sec. 3.3", Pix2Pix, adam(2e-4), gan_loss="vanilla"),
+    "cyclegan": _row("Zhu et al. 2017, Sec. 4", CycleGAN, adam(2e-4), gan_loss="least_squares"),
 })
 
 

@@ -140,9 +140,13 @@ def patchgan_discriminator(image_size=256, input_channels=3, target_channels=3,
                            name="patchgan_discriminator"):
     """Builds the conditional PatchGAN ``[input, target] -> patch logits``.
 
+    With ``input_channels=0`` it is the unconditional PatchGAN ``image -> patch
+    logits`` of CycleGAN (Zhu et al. 2017, appendix 7.2: C64-C128-C256-C512, instance
+    norm, 70x70).
+
     Args:
       image_size: height and width of both images.
-      input_channels: channels of the conditioning (input) image.
+      input_channels: channels of the conditioning (input) image; 0 for none.
       target_channels: channels of the real or generated target image.
       receptive_field: 1, 16, 70 (paper default) or 286; see the module docstring.
       base_filters: filters of the first layer (64 in the paper).
@@ -152,8 +156,8 @@ def patchgan_discriminator(image_size=256, input_channels=3, target_channels=3,
       name: model name.
 
     Returns:
-      A functional ``keras.Model`` taking ``[input_image, target_image]`` and
-      returning float32 logits ``[batch, h, w, 1]`` with ``h = w =
+      A functional ``keras.Model`` taking ``[input_image, target_image]`` (or one
+      image when ``input_channels=0``) and returning float32 logits ``[batch, h, w, 1]`` with ``h = w =
       patchgan_output_size(image_size, receptive_field)`` (30 for 70 at 256).
 
     Raises:
@@ -170,9 +174,12 @@ def patchgan_discriminator(image_size=256, input_channels=3, target_channels=3,
             f"{receptive_field} PatchGAN (its patch map would be empty); use images of "
             f"at least {smallest} pixels or a smaller receptive_field.")
     shape = (int(image_size), int(image_size))
-    source = keras.Input(shape + (int(input_channels),), name="input_image")
     target = keras.Input(shape + (int(target_channels),), name="target_image")
-    x = keras.layers.Concatenate(name="pair")([source, target])
+    if int(input_channels):
+        source = keras.Input(shape + (int(input_channels),), name="input_image")
+        x = keras.layers.Concatenate(name="pair")([source, target])
+    else:
+        source, x = None, target
     for i, spec in enumerate(specs):
         last = i == len(specs) - 1
         normalise = spec["norm"] and norm != "none"
@@ -186,4 +193,4 @@ def patchgan_discriminator(image_size=256, input_channels=3, target_channels=3,
             x = norm_layer(norm, f"norm_{i}", sync_batch_norm)(x)
         if spec["activation"]:
             x = keras.layers.LeakyReLU(negative_slope=leaky_relu_slope, name=f"act_{i}")(x)
-    return keras.Model([source, target], x, name=name)
+    return keras.Model(target if source is None else [source, target], x, name=name)

@@ -80,7 +80,11 @@ def _rebuild(model_artifact, data, strategy=None):
     family = families.get_family(spec["family"])
     with (strategy or tf.distribute.get_strategy()).scope():
         model = families.build_model(family, spec["hparams"], data.info)
-    tf.train.Checkpoint(**model.checkpoint_objects()).read(
+    # The networks (and any other state, like image pools), not the optimizers: this
+    # copy only evaluates or exports, and its optimizers may be built differently.
+    objects = {k: v for k, v in model.checkpoint_objects().items()
+               if not isinstance(v, keras.optimizers.Optimizer)}
+    tf.train.Checkpoint(**objects).read(
         os.path.join(layout.artifact_file(model_artifact.uri, "Model", "checkpoint"), "model")
     ).expect_partial()
     return family, spec, model
@@ -142,11 +146,13 @@ class Trainer(Component):
                 "equal shares); choose a multiple.")
         with strategy.scope():
             model = families.build_model(
-                family, {**hp, "steps_per_execution": params["steps_per_execution"]}, data.info)
+                family, {**hp, "steps_per_execution": params["steps_per_execution"],
+                         "train_steps": params["train_steps"]}, data.info)
+        g_params = sum(net.count_params() for net in model.generator_networks())
+        d_params = sum(net.count_params() for net in model.discriminator_networks())
         context.log(f"Trainer: {family.name} on {data.info.kind} data {data.info.sample_shape}, "
-                    f"{strategy.num_replicas_in_sync} replica(s), generator "
-                    f"{model.generator.count_params():,} / discriminator "
-                    f"{model.discriminator.count_params():,} parameters")
+                    f"{strategy.num_replicas_in_sync} replica(s), generator(s) {g_params:,} / "
+                    f"discriminator(s) {d_params:,} parameters")
         train_ds = family.train_dataset(data, hp)
         work = _work_for(context.work_dir, params["train_steps"], context.log)
         run_dir = os.path.join(work, "run")

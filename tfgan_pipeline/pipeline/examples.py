@@ -11,7 +11,10 @@ the family code uses: ``info`` plus ``train_dataset(...)`` / ``eval_batches(...)
   (``mixture.json``); samples are drawn fresh from it (there is no finite data set);
 * ``images`` — labelled single images (MNIST IDX folders, ``tfds:NAME``): the Beam
   single-image preprocessing (:func:`tfgan_pipeline.preprocess.run_image_preprocess`),
-  split by a stable hash into ``train`` / ``eval``.
+  split by a stable hash into ``train`` / ``eval``;
+* ``unpaired`` — two image domains for CycleGAN (Zhu et al. 2017): ``trainA/ trainB/
+  testA/ testB/`` folders, ``tfds:cycle_gan/NAME``, or pix2pix A|B files split into
+  disjoint A and B sets with a paired held-out test set, by the same Beam path.
 
 Families name their kind in :mod:`tfgan_pipeline.families`; nothing here knows a
 family.
@@ -222,7 +225,108 @@ class ImagesData:
         return metrics
 
 
-DATA_KINDS = {cls.kind: cls for cls in (PairsData, ToyData, ImagesData)}
+# -------------------------------------------------------------------- unpaired
+def _folder_fingerprint(source):
+    """``(relative path, size, mtime)`` of every file under a local folder."""
+    if source.startswith("tfds:"):
+        return {"tfds": source}
+    root = os.path.abspath(source)
+    files = []
+    for folder, _, names in sorted(os.walk(root)):
+        for name in sorted(names):
+            path = os.path.join(folder, name)
+            files.append((os.path.relpath(path, root), os.path.getsize(path),
+                          int(os.path.getmtime(path))))
+    return {"files": len(files), "digest": _digest(files)}
+
+
+def _digest(obj):
+    import hashlib
+
+    return hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+
+
+class UnpairedData:
+    """Two image domains A and B (CycleGAN), stored at ``load_size``."""
+
+    kind = "unpaired"
+
+    def __init__(self, uri, properties):
+        self.result = load_image_preprocess_result(uri)
+        self.paired_test = bool(properties.get("paired_test"))
+        size = int(properties["load_size"])
+        self.info = DataInfo(self.kind, (size, size, int(self.result.channels)))
+
+    @staticmethod
+    def produce(params, uri, log):
+        if not params["data_dir"].startswith("tfds:") and not os.path.isdir(params["data_dir"]):
+            raise ValueError(f"--data_dir={params['data_dir']!r} is not a folder.")
+        result = run_image_preprocess(ImagePreprocessConfig(
+            source=params["data_dir"], output_dir=uri, layout=params["layout"],
+            image_size=params["load_size"], unpaired_test_fraction=params["test_fraction"],
+            data_dir=params["tfds_data_dir"], num_workers=params["num_workers"],
+            beam_pipeline_args=tuple(params["beam_pipeline_args"])), overwrite=True,
+            verbose=False)
+        domains = result.records_per_domain
+        for domain in ("A", "B"):
+            if not domains.get(domain, {}).get("train"):
+                raise ValueError(f"No training images of domain {domain} in "
+                                 f"{params['data_dir']}: see {result.rejects_path}.")
+        log(f"ExampleGen: records per domain {domains}, rejects "
+            f"{dict(result.rejects_per_reason) or 'none'}; stats "
+            f"{layout_lib.artifact_file(uri, 'Examples', 'stats')}")
+        return {"records_per_domain": domains, "layout": result.layout,
+                "paired_test": int(result.layout == "pix2pix_unpaired"),
+                "rejects": int(sum(result.rejects_per_reason.values())),
+                "load_size": params["load_size"], "channels": int(result.channels)}
+
+    @staticmethod
+    def raw_uri(params):
+        source = params["data_dir"]
+        return source if source.startswith("tfds:") else os.path.abspath(source)
+
+    @staticmethod
+    def fingerprint(params):
+        return _folder_fingerprint(params["data_dir"])
+
+    def pattern(self, split, domain):
+        return self.result.file_pattern(split, domain)
+
+    def train_dataset(self, batch_size, image_size, load_size, seed):
+        return single.unpaired_dataset(self.pattern("train", "A"), self.pattern("train", "B"),
+                                       batch_size, image_size=image_size, load_size=load_size,
+                                       seed=seed)
+
+    def test_images(self, domain, image_size, limit=None):
+        """Every test image of one domain (file order), as one float32 array."""
+        batches = []
+        for batch in single.image_eval_dataset(self.pattern("test", domain), 32,
+                                               image_size=image_size):
+            batches.append(batch.numpy())
+            if limit is not None and sum(len(b) for b in batches) >= limit:
+                break
+        return np.concatenate(batches)[:limit]
+
+    def paired_test_images(self, image_size, limit=None):
+        """``(a, b)`` test images joined by file name (pix2pix_unpaired data)."""
+        a, b = [], []
+        for batch_a, batch_b, _ in single.paired_test_dataset(
+                self.pattern("test", "A"), self.pattern("test", "B"), 32, image_size=image_size):
+            a.append(batch_a.numpy())
+            b.append(batch_b.numpy())
+        return np.concatenate(a)[:limit], np.concatenate(b)[:limit]
+
+    def mean_train_image(self, domain, image_size):
+        total, count = None, 0
+        for batch in single.image_eval_dataset(self.pattern("train", domain), 64,
+                                               image_size=image_size):
+            values = batch.numpy().astype(np.float64)
+            total = values.sum(axis=0) if total is None else total + values.sum(axis=0)
+            count += len(values)
+        return (total / count).astype(np.float32)
+
+
+DATA_KINDS = {cls.kind: cls for cls in (PairsData, ToyData, ImagesData, UnpairedData)}
 
 
 def open_examples(artifact):
