@@ -1,0 +1,86 @@
+"""--precision=auto: the policy per machine, from fake CPU flags, environments and GPUs."""
+
+import pytest
+
+from tfgan_pipeline import precision
+
+AVX512 = {"fpu", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"}
+AMX = AVX512 | {"avx512_bf16", "amx_bf16", "amx_tile", "amx_int8"}
+BF16_ONLY = AVX512 | {"avx512_bf16"}
+
+
+def auto(flags, environ=None, gpus=()):
+    return precision.resolve_precision("auto", cpu_flags=flags, gpus=list(gpus),
+                                       environ=environ or {})
+
+
+def test_cpu_without_native_bf16_gets_float32():
+    choice = auto(AVX512)
+    assert choice.policy == "float32"
+    assert "neither AMX nor AVX512-BF16" in choice.reason
+
+
+@pytest.mark.parametrize("flags, named", [(AMX, "amx_bf16/avx512_bf16"),
+                                          (BF16_ONLY, "avx512_bf16"),
+                                          (AVX512 | {"amx_bf16"}, "amx_bf16")])
+def test_cpu_with_native_bf16_gets_mixed_bfloat16(flags, named):
+    choice = auto(flags)
+    assert choice.policy == "mixed_bfloat16"
+    assert named in choice.reason
+    assert choice.describe().startswith("precision auto -> mixed_bfloat16 (")
+
+
+def test_onednn_switched_off_means_emulated_bf16():
+    choice = auto(AMX, {"TF_ENABLE_ONEDNN_OPTS": "0"})
+    assert choice.policy == "float32" and "TF_ENABLE_ONEDNN_OPTS=0" in choice.reason
+    assert auto(AMX, {"TF_ENABLE_ONEDNN_OPTS": "1"}).policy == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize("var", ["ONEDNN_MAX_CPU_ISA", "DNNL_MAX_CPU_ISA"])
+def test_onednn_isa_cap_below_bf16_means_float32(var):
+    choice = auto(AMX, {var: "AVX512_CORE"})
+    assert choice.policy == "float32" and f"{var}=AVX512_CORE" in choice.reason
+
+
+def test_isa_cap_below_amx_keeps_avx512_bf16_but_not_amx_alone():
+    assert auto(AMX, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}).policy == "mixed_bfloat16"
+    only_amx = AVX512 | {"amx_bf16"}
+    assert auto(only_amx, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_BF16"}).policy == "float32"
+    assert auto(AMX, {"ONEDNN_MAX_CPU_ISA": "AVX512_CORE_AMX"}).policy == "mixed_bfloat16"
+
+
+@pytest.mark.parametrize("cc, policy", [((9, 0), "mixed_bfloat16"), ((8, 0), "mixed_bfloat16"),
+                                        ((7, 5), "mixed_float16"), ((7, 0), "mixed_float16"),
+                                        ((6, 1), "float32")])
+def test_gpu_decides_over_the_cpu(cc, policy):
+    assert auto(AVX512, gpus=[cc]).policy == policy
+    assert auto(AMX, gpus=[cc]).policy == policy
+
+
+def test_weakest_gpu_decides():
+    assert auto(AMX, gpus=[(9, 0), (7, 0)]).policy == "mixed_float16"
+
+
+@pytest.mark.parametrize("policy", precision.POLICIES)
+def test_explicit_policy_is_kept_on_any_machine(policy):
+    for flags in (AVX512, AMX):
+        choice = precision.resolve_precision(policy, cpu_flags=flags, gpus=[], environ={})
+        assert choice.policy == policy and choice.requested == policy
+
+
+def test_unknown_precision_is_an_error_naming_the_choices():
+    with pytest.raises(ValueError, match="auto.*float32"):
+        precision.resolve_precision("bf16", cpu_flags=AMX, gpus=[])
+
+
+def test_read_cpu_flags_parses_cpuinfo(tmp_path):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text("processor\t: 0\nmodel name\t: Fake\nflags\t\t: fpu avx512f amx_bf16\n\n"
+                       "processor\t: 1\nflags\t\t: fpu\n")
+    assert precision.read_cpu_flags(str(cpuinfo)) == {"fpu", "avx512f", "amx_bf16"}
+    assert precision.read_cpu_flags(str(tmp_path / "missing")) == frozenset()
+
+
+def test_this_machine_resolves_to_a_policy():
+    choice = precision.resolve_precision("auto")
+    assert choice.policy in precision.POLICIES and choice.reason
