@@ -71,6 +71,18 @@ def job_kwargs(flag_values):
             "blessing_thresholds": tuple(flag_values.blessing_thresholds)}
 
 
+def main_for(make_config, flag_values):
+    """An absl ``main`` that runs the job configured by ``make_config()``."""
+    from absl import app
+
+    def main(argv):
+        if len(argv) > 1:
+            raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
+        run(make_config, flag_values)
+
+    return main
+
+
 def run(make_config, flag_values):
     """Builds the config (failing before anything is written), then runs the job."""
     from absl import logging

@@ -47,11 +47,7 @@ def config_from_flags():
     return config_lib.GANConfig(**kwargs, **{n: FLAGS[n].value for n in _OWN})
 
 
-def main(argv):
-    if len(argv) > 1:
-        raise app.UsageError(f"Unexpected arguments: {argv[1:]}")
-    common.run(config_from_flags, FLAGS)
-
+main = common.main_for(config_from_flags, FLAGS)
 
 if __name__ == "__main__":
     app.run(main)

@@ -21,6 +21,7 @@ import re
 
 
 from tfgan_pipeline import distribute, families, losses
+from tfgan_pipeline import precision as precision_lib
 from tfgan_pipeline.data import schema, toy
 from tfgan_pipeline.models import pix2pix as pix2pix_model
 from tfgan_pipeline.networks import patchgan
@@ -28,8 +29,8 @@ from tfgan_pipeline.preprocess import elements
 
 # The choices each flag is checked against: the library's own constants.
 DISTRIBUTION_STRATEGIES = distribute.STRATEGIES
-#: Keras dtype policies.
-PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")
+#: Keras dtype policies, and "auto" (the machine's best: tfgan_pipeline.precision).
+PRECISIONS = precision_lib.PRECISIONS
 LOSSES = tuple(losses.LOSSES)
 PIX2PIX_GENERATORS = ("unet", "encoder_decoder")
 PIX2PIX_EVAL_MODES = pix2pix_model.TRANSLATE_MODES
@@ -95,7 +96,8 @@ class JobConfig:
         twentieth of ``checkpoint_every``).
       max_minutes: training-time budget of one invocation (stops with a checkpoint;
         rerun to continue).
-      precision: Keras dtype policy.
+      precision: Keras dtype policy, or ``"auto"`` (default): ``mixed_bfloat16`` where
+        the CPU runs bf16 natively (AMX / AVX512-BF16), the GPU's best, else float32.
       steps_per_execution: train steps per compiled call.
       seed: random seed.
       model_name: the served model's name (``None``: the job's default).
@@ -119,7 +121,7 @@ class JobConfig:
     checkpoint_every: int = 500
     log_every: int | None = None
     max_minutes: float | None = None
-    precision: str = "float32"
+    precision: str = "auto"
     steps_per_execution: int = 1
     seed: int = 0
     model_name: str | None = None
@@ -191,8 +193,28 @@ class JobConfig:
                 "beam_pipeline_args": list(self.beam_pipeline_args)}
 
 
+class SyntheticPairs:
+    """Jobs that generate synthetic A|B pairs when there is no ``data_dir``
+    (needs the fields ``data_dir``, ``load_size``, ``synthetic_pairs``, ``seed``)."""
+
+    @property
+    def synthetic_size(self):
+        return max(64, self.load_size // 2)
+
+    @property
+    def synthetic_dir(self):
+        """Where synthetic pairs are generated when there is no ``data_dir``."""
+        return os.path.join(self.root, self.pipeline_name, "synthetic_data",
+                            f"pairs-{self.synthetic_pairs}-{self.synthetic_size}px-seed{self.seed}")
+
+    def synthetic_pairs_plan(self):
+        if self.data_dir is not None:
+            return None
+        return self.synthetic_dir, self.synthetic_pairs, self.synthetic_size, self.seed
+
+
 @dataclasses.dataclass(frozen=True)
-class Pix2PixConfig(JobConfig):
+class Pix2PixConfig(SyntheticPairs, JobConfig):
     """pix2pix (``pipelines/pix2pix.py``); Isola et al. 2017's settings by default.
 
     Attributes (besides :class:`JobConfig`'s):
@@ -255,21 +277,6 @@ class Pix2PixConfig(JobConfig):
         at_least("l1_weight", self.l1_weight, low=0)
         if self.data_dir is not None and not os.path.isdir(self.data_dir):
             raise ValueError(f"--data_dir={self.data_dir!r} is not a folder of image pairs.")
-
-    @property
-    def synthetic_size(self):
-        return max(64, self.load_size // 2)
-
-    @property
-    def synthetic_dir(self):
-        """Where synthetic pairs are generated when there is no ``data_dir``."""
-        return os.path.join(self.root, self.pipeline_name, "synthetic_data",
-                            f"pairs-{self.synthetic_pairs}-{self.synthetic_size}px-seed{self.seed}")
-
-    def synthetic_pairs_plan(self):
-        if self.data_dir is not None:
-            return None
-        return self.synthetic_dir, self.synthetic_pairs, self.synthetic_size, self.seed
 
     def component_params(self):
         source = {"data_dir": self.data_dir or self.synthetic_dir, "layout": self.layout,
@@ -369,7 +376,7 @@ class GANConfig(JobConfig):
 
 
 @dataclasses.dataclass(frozen=True)
-class CycleGANConfig(JobConfig):
+class CycleGANConfig(SyntheticPairs, JobConfig):
     """CycleGAN (``pipelines/cyclegan.py``); Zhu et al. 2017's settings by default.
 
     Attributes (besides :class:`JobConfig`'s):
@@ -430,20 +437,6 @@ class CycleGANConfig(JobConfig):
         if self.data_dir is None and self.layout not in ("auto", "pix2pix_unpaired"):
             raise ValueError(f"--layout={self.layout} needs --data_dir; without it synthetic "
                              "A|B pairs are used as unpaired data (pix2pix_unpaired).")
-
-    @property
-    def synthetic_size(self):
-        return max(64, self.load_size // 2)
-
-    @property
-    def synthetic_dir(self):
-        return os.path.join(self.root, self.pipeline_name, "synthetic_data",
-                            f"pairs-{self.synthetic_pairs}-{self.synthetic_size}px-seed{self.seed}")
-
-    def synthetic_pairs_plan(self):
-        if self.data_dir is not None:
-            return None
-        return self.synthetic_dir, self.synthetic_pairs, self.synthetic_size, self.seed
 
     def component_params(self):
         layout = "pix2pix_unpaired" if self.data_dir is None else self.layout

@@ -8,6 +8,9 @@ import pytest
 import tensorflow as tf
 
 from tfgan_pipeline import models, networks
+
+from ._objectives import HAND as _HAND
+from ._objectives import softplus as _sp
 from tfgan_pipeline.models import acgan as acgan_lib
 from tfgan_pipeline.models import infogan as infogan_lib
 
@@ -64,18 +67,6 @@ def test_class_hits_and_code_hits_by_hand():
 
 
 # -------------------------------------------------------------- ConditionalGAN
-def _sp(x):
-    return np.log1p(np.exp(x))
-
-
-_HAND = {  # hand-written objectives, independent of the library's loss table
-    "minimax": (lambda r, f: _sp(-r) + _sp(f), lambda f: -_sp(f)),
-    "non_saturating": (lambda r, f: _sp(-r) + _sp(f), lambda f: _sp(-f)),
-    "wasserstein": (lambda r, f: f - r, lambda f: -f),
-    "least_squares": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f ** 2,
-                      lambda f: 0.5 * (f - 1) ** 2),
-    "hinge": (lambda r, f: np.maximum(0, 1 - r) + np.maximum(0, 1 + f), lambda f: -f),
-}
 
 
 def _frozen():

@@ -11,6 +11,8 @@ import tensorflow as tf
 from tfgan_pipeline import models, networks
 from tfgan_pipeline.models import base
 
+from ._objectives import HAND as _HAND
+
 
 def _tiny_dcgan(latent_dim=8, normalization="batch"):
     return (networks.dcgan_generator(latent_dim, image_size=16, channels=1, width=4,
@@ -43,19 +45,6 @@ def _linear_gan(real_dim=2):
     return models.GAN(keras.Model(z, fake), keras.Model(x, score), latent_dim=3)
 
 
-def _sp(x):
-    return np.log1p(np.exp(x))
-
-
-#: Hand-written objectives, independent of the library's loss table.
-_HAND = {
-    "minimax": (lambda r, f: _sp(-r) + _sp(f), lambda f: -_sp(f)),
-    "non_saturating": (lambda r, f: _sp(-r) + _sp(f), lambda f: _sp(-f)),
-    "wasserstein": (lambda r, f: f - r, lambda f: -f),
-    "least_squares": (lambda r, f: 0.5 * (r - 1) ** 2 + 0.5 * f ** 2,
-                      lambda f: 0.5 * (f - 1) ** 2),
-    "hinge": (lambda r, f: np.maximum(0, 1 - r) + np.maximum(0, 1 + f), lambda f: -f),
-}
 
 
 @pytest.mark.parametrize("loss", sorted(_HAND))
