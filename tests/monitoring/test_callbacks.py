@@ -12,7 +12,6 @@ import tensorflow as tf
 
 from tfgan_pipeline import models, networks
 from tfgan_pipeline.monitoring import callbacks as cb
-from tfgan_pipeline.monitoring import report
 from tfgan_pipeline.pipeline import training
 
 TOTAL = 10
