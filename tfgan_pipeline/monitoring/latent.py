@@ -19,10 +19,11 @@ run a model's generator and return images ``[rows * columns, H, W, C]`` in row-m
 order (row ``r``, column ``c`` at index ``r * columns + c``); given ``path`` they also
 write the tiled grid as a PNG (:func:`tfgan_pipeline.monitoring.images.image_grid`).
 
-Models are recognised by their attributes, not their classes:
-``categorical_dims`` + ``continuous_dim`` (InfoGAN: ``latent_dim`` is the noise size
-and codes are set through ``generate``), ``num_classes`` (class-conditional:
-``generate(n, noise=z, labels=...)``), otherwise ``generate(n, noise=z)``.
+Models are read through their declared ``conditioning`` (the keywords their
+``generate`` takes), not their classes: ``categorical`` / ``continuous`` (InfoGAN:
+``latent_dim`` is the noise size and the codes are set through ``generate``),
+``labels`` (class-conditional: ``generate(n, noise=z, labels=...)``), otherwise
+``generate(n, noise=z)``.
 """
 
 import numpy as np
@@ -126,8 +127,16 @@ def latent_walk(z, dim, values):
 
 
 # -------------------------------------------------------------- model helpers
+def _conditioning(model):
+    return tuple(getattr(model, "conditioning", ()))
+
+
 def _is_infogan(model):
-    return hasattr(model, "categorical_dims") and hasattr(model, "continuous_dim")
+    return "categorical" in _conditioning(model)
+
+
+def _is_class_conditional(model):
+    return "labels" in _conditioning(model)
 
 
 def _latent_dim(model, what):
@@ -173,7 +182,7 @@ def _render(model, z, row_ids=None):
         if len(model.categorical_dims):
             cat[:, 0] = row_ids % model.categorical_dims[0]
         out = model.generate(n, categorical=cat, continuous=cont, noise=z)
-    elif getattr(model, "num_classes", None):
+    elif _is_class_conditional(model):
         out = model.generate(n, noise=z, labels=row_ids % int(model.num_classes))
     else:
         out = model.generate(n, noise=z)
@@ -265,12 +274,12 @@ def class_conditional_grid(model, samples_per_class, seed=0, path=None):
     Returns:
       float32 images ``[num_classes * samples_per_class, H, W, C]``, row-major.
     """
-    num_classes = getattr(model, "num_classes", None)
-    if not num_classes or _is_infogan(model):
+    if not _is_class_conditional(model):
         raise TypeError(
             f"class_conditional_grid needs a class-conditional model with num_classes "
             f"(ConditionalGAN, ACGAN); got {type(model).__name__}. For InfoGAN use "
             "infogan_code_sweep(model, 'categorical').")
+    num_classes = model.num_classes
     columns = _check_positive("samples_per_class", samples_per_class)
     latent_dim = _latent_dim(model, "class_conditional_grid")
     z = np.tile(_draw_latents(seed, [columns, latent_dim]), [int(num_classes), 1])
