@@ -18,6 +18,7 @@ import tensorflow as tf
 from tfgan_pipeline import config as config_lib
 from tfgan_pipeline import distribute, families
 from tfgan_pipeline import export as export_lib
+from tfgan_pipeline import precision as precision_lib
 from tfgan_pipeline.monitoring import callbacks as monitoring
 from tfgan_pipeline.pipeline import examples as examples_lib
 from tfgan_pipeline.pipeline import layout, training
@@ -136,7 +137,10 @@ class Trainer(Component):
         hp = params["hparams"]
         data = examples_lib.open_examples(inputs["examples"][0])
         keras.utils.set_random_seed(hp["seed"])
-        keras.mixed_precision.set_global_policy(params["precision"])
+        choice = precision_lib.resolve_precision(params["precision"])
+        context.log(f"Trainer: {choice.describe()}")
+        previous_policy = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy(choice.policy)
         strategy = distribute.get_strategy(params["distribution_strategy"])
         batch = hp["batch_size"] * families.d_steps_of(family, hp)
         if batch % strategy.num_replicas_in_sync:
@@ -186,6 +190,7 @@ class Trainer(Component):
                 max_seconds=params["max_minutes"] and 60 * params["max_minutes"])
         finally:
             tensorboard.close()
+            keras.mixed_precision.set_global_policy(previous_policy)  # not for later components
         if fit.steps_done < params["train_steps"]:
             raise Interrupted(f"Trainer stopped at step {fit.steps_done} of "
                               f"{params['train_steps']} (time budget); rerun the same command to "
