@@ -38,6 +38,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_pipeline import losses as losses_lib
+from tfgan_pipeline.models import fused_adam as fused_adam_lib
 from tfgan_pipeline.models.base import GANBase
 
 DIRECTIONS = ("a_to_b", "b_to_a")
@@ -159,12 +160,18 @@ class CycleGAN(GANBase):
         self.pool_a = ImagePool(pool_size, image_shape, name="pool_a")
         self.pool_b = ImagePool(pool_size, image_shape, name="pool_b")
 
-    def compile(self, d_optimizer, g_optimizer, gan_loss="least_squares", **kwargs):
+    def compile(self, d_optimizer, g_optimizer, gan_loss="least_squares", fused_adam=True,
+                **kwargs):
         """Two optimizers (one for both discriminators, one for both generators) and
-        the adversarial loss by name (``least_squares`` in the paper)."""
+        the adversarial loss by name (``least_squares`` in the paper). ``fused_adam``:
+        update plain Adam optimizers with one fused kernel per variable
+        (:mod:`tfgan_pipeline.models.fused_adam`; same formula and state)."""
         self.gan_loss = gan_loss
         self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(gan_loss)
         super().compile(d_optimizer, g_optimizer, **kwargs)
+        if fused_adam:
+            fused_adam_lib.fuse(self.d_optimizer)
+            fused_adam_lib.fuse(self.g_optimizer)
 
     # ------------------------------------------------------------- networks
     def generator_networks(self):

@@ -72,6 +72,7 @@ import keras
 import tensorflow as tf
 
 from tfgan_pipeline import losses as losses_lib
+from tfgan_pipeline.models import fused_adam as fused_adam_lib
 from tfgan_pipeline.models.base import GANBase
 
 #: ``gan_loss`` name -> the :data:`tfgan_pipeline.losses.LOSSES` entry it uses.
@@ -259,7 +260,7 @@ class Pix2Pix(GANBase):
         self.gan_weight = float(gan_weight)
 
     def compile(self, d_optimizer, g_optimizer, gan_loss="vanilla", eval_mode="paper",
-                **kwargs):
+                fused_adam=True, **kwargs):
         """Configures optimizers and the adversarial loss.
 
         Args:
@@ -270,6 +271,9 @@ class Pix2Pix(GANBase):
           eval_mode: test-time mode ``evaluate``/validation uses for the generator
             (see :func:`make_translate_fn`); the discriminator is evaluated with
             ``training=False``.
+          fused_adam: update plain ``keras.optimizers.Adam`` optimizers with one fused
+            kernel per variable (same formula, same state; see
+            :mod:`tfgan_pipeline.models.fused_adam`). Other optimizers are untouched.
           **kwargs: see :meth:`GANBase.compile` (``steps_per_execution``, ...).
         """
         if gan_loss not in GAN_LOSSES:
@@ -282,6 +286,9 @@ class Pix2Pix(GANBase):
         self.eval_mode = eval_mode
         self.d_loss_fn, self.g_loss_fn = losses_lib.get_losses(GAN_LOSSES[gan_loss])
         super().compile(d_optimizer, g_optimizer, **kwargs)
+        if fused_adam:
+            fused_adam_lib.fuse(self.d_optimizer)
+            fused_adam_lib.fuse(self.g_optimizer)
 
     # ------------------------------------------------------------------ hooks
     def real_slices(self, data):
