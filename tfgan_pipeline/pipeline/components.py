@@ -20,6 +20,7 @@ from tfgan_pipeline import distribute, families
 from tfgan_pipeline import export as export_lib
 from tfgan_pipeline import precision as precision_lib
 from tfgan_pipeline.monitoring import callbacks as monitoring
+from tfgan_pipeline.monitoring import report as html_lib
 from tfgan_pipeline.pipeline import examples as examples_lib
 from tfgan_pipeline.pipeline import layout, training
 from tfgan_pipeline.pipeline.component import Component, Interrupted
@@ -202,7 +203,16 @@ class Trainer(Component):
         _write_json({"family": family.name, "hparams": hp, "steps": fit.steps_done,
                      "final_metrics": final},
                     layout.artifact_file(model_dir, "Model", "spec"))
-        shutil.copytree(run_dir, outputs["model_run"].uri, dirs_exist_ok=True)
+        run_uri = outputs["model_run"].uri
+        shutil.copytree(run_dir, run_uri, dirs_exist_ok=True)
+        records = html_lib.read_history(layout.artifact_file(run_uri, "ModelRun", "history"))
+        if records:  # drawn once here, not by every report that shows them
+            curves = layout.artifact_file(run_uri, "ModelRun", "curves")
+            os.makedirs(curves, exist_ok=True)
+            panels = html_lib.plot_panels(records, curves)
+            _write_json({"records": len(records), "last_step": records[-1]["step"],
+                         "panels": [[title, os.path.basename(path)] for title, path in panels]},
+                        layout.artifact_file(run_uri, "ModelRun", "curves_index"))
         outputs["model"].properties.update(family=family.name, steps=fit.steps_done,
                                            resumed_from=fit.resumed_from)
         return (f"{fit.steps_done} steps ({fit.steps_done - fit.resumed_from} this run, "

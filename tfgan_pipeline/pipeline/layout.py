@@ -17,7 +17,8 @@ plus the names of the files inside each artifact. Components, the report and
 Inside artifacts (see :data:`FILES`): ``Examples`` is a preprocessing output folder
 (``tfrecords/<split>/``, ``stats.json``, ``rejects.jsonl``) or, for toy mixtures,
 ``mixture.json``; ``Model`` holds ``checkpoint/`` and ``model.json`` (what to rebuild);
-``ModelRun`` holds ``tensorboard/``, ``history.jsonl`` and ``samples/``;
+``ModelRun`` holds ``tensorboard/``, ``history.jsonl``, ``samples/`` and ``curves/`` (one
+panel per quantity, drawn once when training ends);
 ``ModelEvaluation`` holds ``metrics.json`` and ``figures/``; ``ModelBlessing`` holds
 ``BLESSED`` or ``NOT_BLESSED`` and ``blessing.json``; ``PushedModel`` holds
 ``pushed.json``.
@@ -42,7 +43,7 @@ FILES = {
                  "mixture": "mixture.json"},
     "Model": {"checkpoint": "checkpoint", "spec": "model.json"},
     "ModelRun": {"tensorboard": "tensorboard", "history": "history.jsonl",
-                 "samples": "samples"},
+                 "samples": "samples", "curves": "curves", "curves_index": "curves/index.json"},
     "ModelEvaluation": {"metrics": "metrics.json", "figures": "figures"},
     "ModelBlessing": {"blessed": "BLESSED", "not_blessed": "NOT_BLESSED",
                       "details": "blessing.json"},

@@ -141,13 +141,13 @@ def write_run_report(result, store, layout):
     sections.append(("pushed", "Served model", _pushed(output("Pusher", "pushed_model"), base)))
     model_run = output("Trainer", "model_run")
     if model_run is not None:
-        records = html_lib.read_history(
-            layout_lib.artifact_file(model_run.uri, "ModelRun", "history"))
-        if records:
-            panels = html_lib.plot_panels(records, base)
-            sections.append(("curves", f"Training curves ({len(records)} records to step "
-                             f"{records[-1]['step']})",
-                             "".join(html_lib.figure(p, base, t) for t, p in panels)))
+        curves = _read(layout_lib.artifact_file(model_run.uri, "ModelRun", "curves_index"))
+        if curves and curves["panels"]:
+            folder = layout_lib.artifact_file(model_run.uri, "ModelRun", "curves")
+            sections.append(("curves", f"Training curves ({curves['records']} records to step "
+                             f"{curves['last_step']})", "".join(
+                                 html_lib.figure(os.path.join(folder, name), base, title)
+                                 for title, name in curves["panels"])))
         grids = html_lib.sample_grids(
             layout_lib.artifact_file(model_run.uri, "ModelRun", "samples"), 12)
         if grids:
