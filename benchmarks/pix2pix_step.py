@@ -1,16 +1,31 @@
-r"""Train-step time of ``Pix2Pix.fit`` vs a minimal hand-written tf.function loop.
+r"""pix2pix train-step time: the library's default path vs the TF tutorial's loop.
 
-Both train the paper's networks (U-Net generator, 70x70 PatchGAN; same initial
-weights, Adam 2e-4 / beta1 0.5) with the same math as ``Pix2Pix.train_step``: one
-generator forward pass, two gradient tapes, D loss = half the minimax loss, G loss
-= non-saturating loss + 100 * L1. The two runs alternate in ``--rounds`` blocks (so
-a change in machine load hits both), warm-up steps (tracing) are excluded, and the
-script prints the median seconds per step of each and the ratio fit / hand
-(target <= 1.0).
+Two (or more) ways to train pix2pix 256x256 at batch 1 run in one process, in
+alternating rounds (so a change in machine load hits all of them), and the script
+prints the median seconds per step of each and the ratios against the tutorial:
+
+* ``tutorial`` -- an independent re-typing of the TensorFlow pix2pix tutorial
+  (tensorflow.org/tutorials/generative/pix2pix): its ``downsample``/``upsample``
+  blocks, ``Generator()``, ``Discriminator()``, BinaryCrossentropy losses with
+  LAMBDA = 100, two Keras Adam(2e-4, beta_1=0.5) and its ``@tf.function
+  train_step``, in float32. Nothing of it comes from ``tfgan_pipeline``.
+* ``library`` -- what ``python -m pipelines.pix2pix`` trains with no performance
+  flag: ``networks.unet_generator`` + ``networks.patchgan_discriminator`` in
+  ``models.Pix2Pix``, ``models.compile_preset`` (Adam with the fused update), the
+  policy ``--precision=auto`` resolves to on this machine, ``model.fit``.
+
+``--variants`` adds library variants for attributing the gain, e.g.
+``library:float32:unfused`` (precision, then ``fused``/``unfused`` Adam);
+``library:mixed_bfloat16:fused:spe4`` adds ``steps_per_execution=4``.
+
+Both are fed one constant in-memory batch (the input pipeline is measured by
+``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
+(tracing) are excluded; each round runs ``--steps / --rounds`` steps of each
+variant. Set ``ONEDNN_MAX_CPU_ISA=AVX512_CORE`` to stand in for a CPU without AMX
+and AVX512-BF16 (oneDNN then uses neither, and ``auto`` says float32).
 
   .venv/bin/python benchmarks/pix2pix_step.py [--image_size 256] [--batch_size 1]
-      [--steps 20] [--rounds 2] [--warmup 2] [--steps_per_execution 1]
-      [--base_filters 64] [--mixed_bfloat16] [--jit_compile]
+      [--steps 24] [--rounds 4] [--warmup 2] [--variants tutorial library ...]
 
 Paper: Isola et al., "Image-to-Image Translation with Conditional Adversarial
 Networks", CVPR 2017 (batch size 1 for most of its experiments).
@@ -18,6 +33,7 @@ Networks", CVPR 2017 (batch size 1 for most of its experiments).
 
 import argparse
 import os
+import resource
 import statistics
 import time
 
@@ -27,39 +43,113 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfgan_pipeline import losses, models, networks  # noqa: E402
+from tfgan_pipeline import models, networks, precision  # noqa: E402
 
 
-def build(args, init=None):
-    gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
-    disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
-    if init is not None:
-        gen.set_weights(init[0])
-        disc.set_weights(init[1])
-    return gen, disc
+# ------------------------------------------------ the tutorial, typed out again
+def downsample(filters, size, apply_batchnorm=True):
+    initializer = tf.random_normal_initializer(0., 0.02)
+    result = keras.Sequential()
+    result.add(keras.layers.Conv2D(filters, size, strides=2, padding="same",
+                                   kernel_initializer=initializer, use_bias=False))
+    if apply_batchnorm:
+        result.add(keras.layers.BatchNormalization())
+    result.add(keras.layers.LeakyReLU())
+    return result
 
 
-def hand_loop_step(gen, disc, d_opt, g_opt, l1_weight, jit_compile):
-    """The same math as ``Pix2Pix.train_step`` on one device, written by hand."""
-
-    @tf.function(jit_compile=jit_compile)
-    def step(source, target):
-        with tf.GradientTape() as d_tape, tf.GradientTape() as g_tape:
-            output = gen(source, training=True)
-            real = tf.cast(disc([source, target], training=True), tf.float32)
-            fake = tf.cast(disc([source, output], training=True), tf.float32)
-            d_loss = tf.reduce_mean(0.5 * losses.minimax_discriminator_loss(real, fake))
-            l1 = tf.reduce_mean(tf.abs(tf.cast(target, tf.float32) - output), axis=[1, 2, 3])
-            g_loss = tf.reduce_mean(losses.modified_generator_loss(fake) + l1_weight * l1)
-        d_grads = d_tape.gradient(d_loss, disc.trainable_variables)
-        g_grads = g_tape.gradient(g_loss, gen.trainable_variables)
-        d_opt.apply_gradients(zip(d_grads, disc.trainable_variables))
-        g_opt.apply_gradients(zip(g_grads, gen.trainable_variables))
-        return d_loss, g_loss
-
-    return step
+def upsample(filters, size, apply_dropout=False):
+    initializer = tf.random_normal_initializer(0., 0.02)
+    result = keras.Sequential()
+    result.add(keras.layers.Conv2DTranspose(filters, size, strides=2, padding="same",
+                                            kernel_initializer=initializer, use_bias=False))
+    result.add(keras.layers.BatchNormalization())
+    if apply_dropout:
+        result.add(keras.layers.Dropout(0.5))
+    result.add(keras.layers.ReLU())
+    return result
 
 
+def tutorial_generator(size=256):
+    inputs = keras.layers.Input(shape=[size, size, 3])
+    depth = int(np.log2(size))
+    down_stack = [downsample(64, 4, apply_batchnorm=False)] + [
+        downsample(min(64 * 2 ** i, 512), 4) for i in range(1, depth)]
+    up_stack = [upsample(min(64 * 2 ** i, 512), 4, apply_dropout=(depth - 2 - i) < 3)
+                for i in range(depth - 2, -1, -1)]
+    last = keras.layers.Conv2DTranspose(3, 4, strides=2, padding="same",
+                                        kernel_initializer=tf.random_normal_initializer(0., 0.02),
+                                        activation="tanh")
+    x = inputs
+    skips = []
+    for down in down_stack:
+        x = down(x)
+        skips.append(x)
+    skips = reversed(skips[:-1])
+    for up, skip in zip(up_stack, skips):
+        x = up(x)
+        x = keras.layers.Concatenate()([x, skip])
+    x = last(x)
+    return keras.Model(inputs=inputs, outputs=x)
+
+
+def tutorial_discriminator(size=256):
+    initializer = tf.random_normal_initializer(0., 0.02)
+    inp = keras.layers.Input(shape=[size, size, 3], name="input_image")
+    tar = keras.layers.Input(shape=[size, size, 3], name="target_image")
+    x = keras.layers.concatenate([inp, tar])
+    down1 = downsample(64, 4, False)(x)
+    down2 = downsample(128, 4)(down1)
+    down3 = downsample(256, 4)(down2)
+    zero_pad1 = keras.layers.ZeroPadding2D()(down3)
+    conv = keras.layers.Conv2D(512, 4, strides=1, kernel_initializer=initializer,
+                               use_bias=False)(zero_pad1)
+    batchnorm1 = keras.layers.BatchNormalization()(conv)
+    leaky_relu = keras.layers.LeakyReLU()(batchnorm1)
+    zero_pad2 = keras.layers.ZeroPadding2D()(leaky_relu)
+    last = keras.layers.Conv2D(1, 4, strides=1, kernel_initializer=initializer)(zero_pad2)
+    return keras.Model(inputs=[inp, tar], outputs=last)
+
+
+def tutorial_step_fn(size):
+    generator, discriminator = tutorial_generator(size), tutorial_discriminator(size)
+    loss_object = keras.losses.BinaryCrossentropy(from_logits=True)
+    generator_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    discriminator_optimizer = keras.optimizers.Adam(2e-4, beta_1=0.5)
+    lam = 100
+
+    def generator_loss(disc_generated_output, gen_output, target):
+        gan_loss = loss_object(tf.ones_like(disc_generated_output), disc_generated_output)
+        l1_loss = tf.reduce_mean(tf.abs(target - gen_output))
+        return gan_loss + (lam * l1_loss), gan_loss, l1_loss
+
+    def discriminator_loss(disc_real_output, disc_generated_output):
+        real_loss = loss_object(tf.ones_like(disc_real_output), disc_real_output)
+        generated_loss = loss_object(tf.zeros_like(disc_generated_output), disc_generated_output)
+        return real_loss + generated_loss
+
+    @tf.function
+    def train_step(input_image, target):
+        with tf.GradientTape() as gen_tape, tf.GradientTape() as disc_tape:
+            gen_output = generator(input_image, training=True)
+            disc_real_output = discriminator([input_image, target], training=True)
+            disc_generated_output = discriminator([input_image, gen_output], training=True)
+            gen_total_loss, _, _ = generator_loss(disc_generated_output, gen_output, target)
+            disc_loss = discriminator_loss(disc_real_output, disc_generated_output)
+        generator_gradients = gen_tape.gradient(gen_total_loss, generator.trainable_variables)
+        discriminator_gradients = disc_tape.gradient(disc_loss,
+                                                     discriminator.trainable_variables)
+        generator_optimizer.apply_gradients(zip(generator_gradients,
+                                                generator.trainable_variables))
+        discriminator_optimizer.apply_gradients(zip(discriminator_gradients,
+                                                    discriminator.trainable_variables))
+        return disc_loss
+
+    params = generator.count_params() + discriminator.count_params()
+    return train_step, params
+
+
+# ---------------------------------------------------------------- the library
 class _StepTimer(keras.callbacks.Callback):
     """Seconds per train step from the gaps between ``on_train_batch_end`` calls."""
 
@@ -82,85 +172,135 @@ class _StepTimer(keras.callbacks.Callback):
         self._last = None
 
 
+def parse_variant(text):
+    """``library[:precision[:fused|unfused[:speK]]]`` or ``tutorial`` -> dict."""
+    parts = text.split(":")
+    if parts[0] == "tutorial":
+        return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
+    if parts[0] != "library":
+        raise ValueError(f"unknown variant {text!r}")
+    spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1}
+    for part in parts[1:]:
+        if part in precision.PRECISIONS:
+            spec["precision"] = part
+        elif part in ("fused", "unfused"):
+            spec["fused"] = part == "fused"
+        elif part.startswith("spe"):
+            spec["spe"] = int(part[3:])
+        else:
+            raise ValueError(f"unknown variant part {part!r} in {text!r}")
+    choice = precision.resolve_precision(spec["precision"])
+    spec["policy"] = choice.policy
+    spec["choice"] = choice
+    auto = " (auto)" if spec["precision"] == "auto" else ""
+    spe = f", steps_per_execution {spec['spe']}" if spec["spe"] > 1 else ""
+    spec["label"] = (f"library {choice.policy}{auto}, "
+                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}")
+    return spec
+
+
+class Runner:
+    """One variant: ``run(n)`` trains ``n`` steps and appends per-step seconds."""
+
+    def __init__(self, spec, args, batch):
+        self.spec, self.times, self.cpu = spec, [], []
+        source, target = batch
+        if spec["kind"] == "tutorial":
+            keras.mixed_precision.set_global_policy("float32")
+            self.step, self.params = tutorial_step_fn(args.image_size)
+            self.source, self.target = tf.constant(source), tf.constant(target)
+            self.k = 1
+        else:
+            keras.mixed_precision.set_global_policy(spec["policy"])
+            gen = networks.unet_generator(args.image_size)
+            disc = networks.patchgan_discriminator(args.image_size)
+            self.model = models.compile_preset(models.Pix2Pix(gen, disc),
+                                               fused_adam=spec["fused"],
+                                               steps_per_execution=spec["spe"])
+            self.params = gen.count_params() + disc.count_params()
+            self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
+            self.k = spec["spe"]
+            self.timer = _StepTimer(self.k)
+        keras.mixed_precision.set_global_policy("float32")
+
+    def run(self, n, record=True):
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0 = usage.ru_utime + usage.ru_stime
+        if self.spec["kind"] == "tutorial":
+            times = []
+            for _ in range(n):
+                t = time.perf_counter()
+                float(self.step(self.source, self.target))
+                times.append(time.perf_counter() - t)
+        else:
+            self.timer.times = []
+            self.model.fit(self.ds, epochs=1, steps_per_epoch=n, verbose=0,
+                           callbacks=[self.timer])
+            times = self.timer.times
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        if record:
+            self.times += times
+            self.cpu.append((usage.ru_utime + usage.ru_stime - cpu0) / n)
+
+
+def cpu_summary():
+    flags = precision.read_cpu_flags()
+    have = [f for f in ("avx512f", "avx512_bf16", "amx_bf16", "amx_tile") if f in flags]
+    model = "?"
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    cap = os.environ.get("ONEDNN_MAX_CPU_ISA")
+    return f"{model}, {os.cpu_count()} CPUs, flags {' '.join(have) or 'none of avx512f/avx512_bf16/amx'}" + (
+        f", ONEDNN_MAX_CPU_ISA={cap}" if cap else "")
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--image_size", type=int, default=256)
     p.add_argument("--batch_size", type=int, default=1)
-    p.add_argument("--steps", type=int, default=20, help="timed steps for each of the two")
-    p.add_argument("--rounds", type=int, default=2, help="alternating blocks per run")
-    p.add_argument("--warmup", type=int, default=2,
-                   help="untimed steps (tracing), rounded up to whole executions")
-    p.add_argument("--steps_per_execution", type=int, default=1)
-    p.add_argument("--base_filters", type=int, default=64)
-    p.add_argument("--mixed_bfloat16", action="store_true")
-    p.add_argument("--jit_compile", action="store_true")
+    p.add_argument("--steps", type=int, default=24, help="timed steps of each variant")
+    p.add_argument("--rounds", type=int, default=4, help="alternating blocks")
+    p.add_argument("--warmup", type=int, default=2, help="untimed steps (tracing)")
+    p.add_argument("--variants", nargs="+", default=["tutorial", "library"])
     args = p.parse_args()
-    k = args.steps_per_execution
-    if args.steps % (args.rounds * k):
-        p.error(f"--steps ({args.steps}) must be a multiple of --rounds * "
-                f"--steps_per_execution ({args.rounds * k})")
-    if args.warmup % k:
-        args.warmup += k - args.warmup % k
-        print(f"warm-up rounded up to {args.warmup} steps (whole executions of {k})")
-    if args.mixed_bfloat16:
-        keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    specs = [parse_variant(v) for v in args.variants]
+    for spec in specs:
+        k = spec.get("spe", 1)
+        if (args.steps // args.rounds) % k or args.warmup % k:
+            p.error(f"--steps/--rounds and --warmup must be multiples of steps_per_execution {k}")
+    if args.steps % args.rounds:
+        p.error("--steps must be a multiple of --rounds")
 
-    keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     shape = (args.batch_size, args.image_size, args.image_size, 3)
-    source = rng.uniform(-1, 1, shape).astype("float32")
-    target = rng.uniform(-1, 1, shape).astype("float32")
-    ds = tf.data.Dataset.from_tensors((source, target)).repeat().prefetch(2)
-
-    g0, d0 = build(args)
-    init = (g0.get_weights(), d0.get_weights())
-    del g0, d0
-
-    model = models.Pix2Pix(*build(args, init))
-    models.compile_preset(model, steps_per_execution=k, jit_compile=args.jit_compile)
-    gen, disc = build(args, init)
-    # The tutorial's optimizers, written out (not taken from the library's presets).
-    d_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
-    g_opt = keras.optimizers.Adam(2e-4, beta_1=0.5)
-    d_opt.build(disc.trainable_variables)
-    g_opt.build(gen.trainable_variables)
-    step = hand_loop_step(gen, disc, d_opt, g_opt, model.l1_weight, args.jit_compile)
-    batches = iter(ds)
-    timer = _StepTimer(k)
-
-    def run_fit(n):
-        model.fit(ds, epochs=1, steps_per_epoch=n, shuffle=False, verbose=0, callbacks=[timer])
-
-    def run_hand(n, times):
-        for _ in range(n):
-            t = time.perf_counter()
-            d_loss, _ = step(*next(batches))
-            float(d_loss)  # wait for the step to finish
-            times.append(time.perf_counter() - t)
-
-    run_fit(args.warmup)
-    run_hand(args.warmup, [])
-    timer.times.clear()
-    hand_times = []
+    batch = tuple(rng.uniform(-1, 1, shape).astype("float32") for _ in range(2))
+    keras.utils.set_random_seed(0)
+    runners = [Runner(spec, args, batch) for spec in specs]
+    load = [os.getloadavg()[0]]
+    for r in runners:
+        r.run(args.warmup, record=False)
     block = args.steps // args.rounds
-    for _ in range(args.rounds):
-        run_fit(block)
-        run_hand(block, hand_times)
-    fit_s, hand_s = statistics.median(timer.times), statistics.median(hand_times)
+    for i in range(args.rounds):
+        order = runners if i % 2 == 0 else runners[::-1]
+        for r in order:
+            r.run(block)
+        load.append(os.getloadavg()[0])
 
-    g_params, d_params = model.generator.count_params(), model.discriminator.count_params()
-    print(f"pix2pix {args.image_size}x{args.image_size}, batch {args.batch_size}, U-Net "
-          f"base {args.base_filters} ({g_params:,} params) + 70x70 PatchGAN ({d_params:,}), "
-          f"policy {keras.mixed_precision.global_policy().name}, jit_compile={args.jit_compile}, "
-          f"steps_per_execution={k}; {args.steps} timed steps each in {args.rounds} "
-          f"alternating rounds after {args.warmup} warm-up steps; TF {tf.__version__}, "
-          f"Keras {keras.__version__}, {os.cpu_count()} CPUs, "
-          f"GPUs: {len(tf.config.list_physical_devices('GPU'))}")
-    print(f"Pix2Pix.fit      : {fit_s:.4f} s/step (median; min {min(timer.times):.4f}, "
-          f"max {max(timer.times):.4f})")
-    print(f"hand tf.function : {hand_s:.4f} s/step (median; min {min(hand_times):.4f}, "
-          f"max {max(hand_times):.4f})")
-    print(f"ratio fit/hand   : {fit_s / hand_s:.3f}  (target <= 1.0)")
+    auto = precision.resolve_precision("auto")
+    print(f"pix2pix {args.image_size}x{args.image_size}, batch {args.batch_size}; {cpu_summary()}; "
+          f"TF {tf.__version__}, Keras {keras.__version__}; {auto.describe()}")
+    print(f"{args.steps} timed steps each in {args.rounds} alternating rounds after "
+          f"{args.warmup} warm-up steps; 1-min load average {min(load):.1f}-{max(load):.1f} "
+          "during the run")
+    base = statistics.median(runners[0].times)
+    for r in runners:
+        med = statistics.median(r.times)
+        print(f"{r.spec['label']:48s}: {med:.4f} s/step (median; min {min(r.times):.4f}, "
+              f"max {max(r.times):.4f}); {statistics.median(r.cpu):.3f} CPU s/step; "
+              f"{r.params:,} params; x{base / med:.2f} vs {runners[0].spec['label']}")
 
 
 if __name__ == "__main__":
