@@ -324,3 +324,13 @@ def test_mirrored_fit_with_an_indivisible_batch_and_five_critic_steps(mirrored_s
     assert int(gan.d_optimizer.iterations.numpy()) == 10
     assert int(gan.g_optimizer.iterations.numpy()) == 2
     assert hist["gp"][0] > 0
+
+
+def test_a_family_without_loss_hooks_is_told_which_to_write():
+    class Bare(base.GANBase):
+        pass
+
+    bare = Bare(*_tiny_dcgan())
+    with pytest.raises(NotImplementedError, match="discriminator_loss and generator_loss, or "
+                                                  "joint_losses"):
+        bare.discriminator_loss(None)

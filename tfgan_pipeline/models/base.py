@@ -250,13 +250,23 @@ class GANBase(keras.Model):
         """Hook: one real minibatch per discriminator update (default: split ``data``)."""
         return split_batch(data, self.d_steps, type(self).__name__)
 
+    def _joint_overridden(self):
+        if type(self).joint_losses is GANBase.joint_losses:
+            raise NotImplementedError(
+                f"{type(self).__name__} must implement discriminator_loss and generator_loss, "
+                "or joint_losses.")
+
     def discriminator_loss(self, real):
-        """Hook: ``{"d_loss": per-example loss [batch], ...}`` for one real minibatch."""
-        raise NotImplementedError(f"{type(self).__name__} must implement discriminator_loss.")
+        """Hook: ``{"d_loss": per-example loss [batch], ...}`` for one real minibatch
+        (default: the D half of an overridden :meth:`joint_losses`)."""
+        self._joint_overridden()
+        return self.joint_losses(real)[0]
 
     def generator_loss(self, real):
-        """Hook: ``{"g_loss": per-example loss [batch], ...}``; ``real`` as for D."""
-        raise NotImplementedError(f"{type(self).__name__} must implement generator_loss.")
+        """Hook: ``{"g_loss": per-example loss [batch], ...}``; ``real`` as for D
+        (default: the G half of an overridden :meth:`joint_losses`)."""
+        self._joint_overridden()
+        return self.joint_losses(real)[1]
 
     def joint_losses(self, real):
         """Hook: ``(d_values, g_values)`` at the current weights, for both players.

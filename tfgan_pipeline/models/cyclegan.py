@@ -225,12 +225,6 @@ class CycleGAN(GANBase):
                     "identity_loss": identity}
         return d_values, g_values
 
-    def discriminator_loss(self, real):
-        return self.joint_losses(real)[0]
-
-    def generator_loss(self, real):
-        return self.joint_losses(real)[1]
-
     # ---------------------------------------------------------- translation
     def translate(self, images, direction="a_to_b", batch_size=None):
         """Translates images (float32 in [-1, 1]) with ``G`` (``a_to_b``) or ``F``."""

@@ -318,12 +318,6 @@ class Pix2Pix(GANBase):
         source, target = real
         return self.pair_losses(source, target, self.generator(source, training=True))
 
-    def discriminator_loss(self, real):
-        return self.joint_losses(real)[0]
-
-    def generator_loss(self, real):
-        return self.joint_losses(real)[1]
-
     def test_step(self, data):
         (source, target), = self.real_slices(data)
         output = self.translate_fn(self.eval_mode)(source)
