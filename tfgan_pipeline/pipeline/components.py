@@ -138,7 +138,10 @@ class Trainer(Component):
         hp = params["hparams"]
         data = examples_lib.open_examples(inputs["examples"][0])
         keras.utils.set_random_seed(hp["seed"])
-        choice = precision_lib.resolve_precision(params["precision"])
+        if params["precision"] == "auto" and data.full_precision:
+            choice = precision_lib.PrecisionChoice("float32", data.full_precision)
+        else:
+            choice = precision_lib.resolve_precision(params["precision"])
         context.log(f"Trainer: {choice.describe()}")
         previous_policy = keras.mixed_precision.global_policy()
         keras.mixed_precision.set_global_policy(choice.policy)
