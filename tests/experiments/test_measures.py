@@ -48,8 +48,15 @@ def test_sharpness_is_one_for_the_target_and_lower_when_blurred():
     rng = np.random.default_rng(0)
     target = rng.uniform(-1, 1, (2, 32, 32, 3)).astype(np.float32)
     blurred = tf.nn.avg_pool2d(target, 3, 1, "SAME").numpy()
-    assert pix2pix_ablations.sharpness(target, target) == pytest.approx([1.0, 1.0])
+    energy = pix2pix_ablations.high_frequency_energy(target)
+    assert np.mean(pix2pix_ablations.sharpness(target, target)) == pytest.approx(1.0)
+    np.testing.assert_allclose(pix2pix_ablations.sharpness(target, target), energy / energy.mean())
     assert np.all(pix2pix_ablations.sharpness(blurred, target) < 0.5)
+    flat = np.zeros_like(target)
+    assert np.all(pix2pix_ablations.high_frequency_energy(flat) == 0)
+    # A flat target among detailed ones does not blow the ratio up: the reference is the mean.
+    mixed = np.concatenate([target[:1], flat[:1]])
+    assert np.all(np.isfinite(pix2pix_ablations.sharpness(mixed, mixed)))
 
 
 def test_pixel_accuracy_counts_pixels_with_every_channel_within_tolerance():

@@ -85,7 +85,8 @@ def test_thresholds_quote_module_constants_and_verdicts_follow_them(smoke_run, n
         simple = re.fullmatch(r"mean (<=|>=) ([A-Z][A-Z0-9_]+) = ([-+0-9.e]+)", claim["threshold"])
         if simple and claim["mean"] is not None:
             op, _, value = simple.groups()
-            expected = claim["mean"] <= float(value) if op == "<=" else claim["mean"] >= float(value)
+            expected = (claim["mean"] <= float(value) if op == "<="
+                        else claim["mean"] >= float(value))
             assert claim["held"] == expected, claim
 
 
@@ -147,5 +148,5 @@ def test_pix2pix_scores_every_variant_on_the_validation_pairs(smoke_run):
     assert 1 <= n <= pix2pix_ablations.BUDGETS["smoke"].max_eval_images
     assert figures["preprocess"]["val"] >= 1
     for means in figures["means"].values():
-        assert set(means) == {"l1", "psnr", "ssim", "pixel_accuracy", "sharpness"}
+        assert set(means) == {"l1", "psnr", "ssim", "pixel_accuracy", "sharpness", "hf_energy"}
         assert 0 <= means["pixel_accuracy"] <= 1 and means["l1"] >= 0

@@ -57,7 +57,7 @@ class Budget:
 
 
 BUDGETS = {
-    "full": Budget(steps=2000, batch_size=64, width=32, num_z=100, classifier_epochs=2,
+    "full": Budget(steps=1200, batch_size=64, width=32, num_z=100, classifier_epochs=2,
                    run_eagerly=False),
     "smoke": Budget(steps=3, batch_size=8, width=4, num_z=5, classifier_epochs=1,
                     run_eagerly=True),
@@ -111,7 +111,8 @@ def run(ctx, budget):
         for seed in ctx.seeds:
             core.fresh_session(seed)
             model = _build(kind, budget.width)
-            models.compile_preset(model, steps_per_execution=50, run_eagerly=budget.run_eagerly)
+            models.compile_preset(model, steps_per_execution=min(50, budget.steps),
+                                  run_eagerly=budget.run_eagerly)
             data = mnist.mnist_dataset(ctx.mnist_dir, budget.batch_size, with_labels=True,
                                        seed=seed)
             model.fit(data, steps_per_epoch=budget.steps, epochs=1, verbose=0)

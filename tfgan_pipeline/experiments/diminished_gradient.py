@@ -25,7 +25,10 @@ generated samples.
 import dataclasses
 
 import numpy as np
+import tensorflow as tf
 
+from tfgan_pipeline import models, networks
+from tfgan_pipeline.data import toy
 from tfgan_pipeline.experiments import core
 
 TITLE = "Diminished generator gradient (saturating vs non-saturating loss)"
@@ -64,8 +67,6 @@ BUDGETS = {
 
 def _measure(minimax, non_saturating, mixture, budget, seed, step):
     """D's accuracy and both generator gradient norms at the current weights."""
-    import tensorflow as tf
-
     real = mixture.sample(budget.eval_samples, seed=10_000 + seed * 1000 + step)
     fake = minimax.generator(tf.random.normal([budget.eval_samples, LATENT_DIM]),
                              training=False)
@@ -87,9 +88,6 @@ def _measure(minimax, non_saturating, mixture, budget, seed, step):
 
 
 def _one_seed(ctx, budget, seed):
-    from tfgan_pipeline import models, networks
-    from tfgan_pipeline.data import toy
-
     core.fresh_session(seed)
     mixture = toy.ring8()
     generator = networks.mlp_generator(LATENT_DIM, (2,), budget.hidden_units)

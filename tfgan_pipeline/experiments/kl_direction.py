@@ -30,6 +30,9 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from tfgan_pipeline import models, networks
+from tfgan_pipeline.data import toy
+from tfgan_pipeline.evaluation import theory
 from tfgan_pipeline.experiments import core
 
 TITLE = "Forward vs reverse KL: mean-seeking vs mode-seeking"
@@ -68,7 +71,8 @@ class Budget:
 
 
 BUDGETS = {
-    "full": Budget(kl_steps=3000, restarts=8, kl_learning_rate=0.02, gan_steps=4000, gan_batch_size=256,
+    "full": Budget(kl_steps=3000, restarts=8, kl_learning_rate=0.02, gan_steps=4000,
+                   gan_batch_size=256,
                    gan_hidden_units=(64, 64), run_eagerly=False),
     "smoke": Budget(kl_steps=20, restarts=2, kl_learning_rate=0.05, gan_steps=3, gan_batch_size=16,
                     gan_hidden_units=(8,), run_eagerly=True),
@@ -140,9 +144,6 @@ def fit(divergence, mu0, sigma0, budget):
 
 
 def _gan_fit(budget, seed):
-    from tfgan_pipeline import models, networks
-    from tfgan_pipeline.data import toy
-
     core.fresh_session(seed)
     model = models.GAN(core.affine_generator(),
                        networks.mlp_discriminator((1,), budget.gan_hidden_units), latent_dim=1)
@@ -157,9 +158,6 @@ def _gan_fit(budget, seed):
 
 def _library_kls(mu, sigma):
     """(KL(p||q), KL(q||p)) of a fitted q with the library's grid KL."""
-    from tfgan_pipeline.data import toy
-    from tfgan_pipeline.evaluation import theory
-
     p = toy.mixture1d(MODES, MODE_STD).pdf(GRID)
     q = toy.mixture1d((mu,), sigma).pdf(GRID)
     return (theory.kl_divergence_on_grid(p, q, x=GRID),
@@ -252,8 +250,6 @@ def run(ctx, budget):
 
 
 def _plots(ctx, fits):
-    from tfgan_pipeline.data import toy
-
     p = toy.mixture1d(MODES, MODE_STD).pdf(GRID)
     keep = (GRID > -7) & (GRID < 7)
     with ctx.figure("fits.png", ncols=len(fits), figsize=(4.2 * len(fits), 3.6),

@@ -28,6 +28,9 @@ import math
 
 import numpy as np
 
+from tfgan_pipeline import models, networks
+from tfgan_pipeline.data import toy
+from tfgan_pipeline.evaluation import theory
 from tfgan_pipeline.experiments import core
 
 TITLE = "Optimal discriminator and the value at the optimum"
@@ -77,9 +80,6 @@ def _d_on_grid(model):
 
 def evaluate(model, p_data):
     """Exact |D - D*|, V(D, G), C(G) and JSD for the model's current D and affine G."""
-    from tfgan_pipeline.data import toy
-    from tfgan_pipeline.evaluation import theory
-
     mean, std = core.affine_parameters(model.generator)
     pd = p_data.pdf(GRID)
     try:
@@ -99,9 +99,6 @@ def evaluate(model, p_data):
 
 
 def _train(ctx, budget, seed, part):
-    from tfgan_pipeline import models, networks
-    from tfgan_pipeline.data import toy
-
     core.fresh_session(seed)
     if part == "a":
         p_data = toy.mixture1d(**P_DATA_A)
@@ -131,17 +128,14 @@ def _train(ctx, budget, seed, part):
 
 
 def run(ctx, budget):
-    from tfgan_pipeline.evaluation import theory
-
     curves = {"a": {}, "b": {}}
     final_d = None
     for seed in ctx.seeds:
         model, p_data, curves["a"][seed] = _train(ctx, budget, seed, "a")
-        if final_d is None:
+        if final_d is None:  # the first seed's D against D*, for the plot
             pd = p_data.pdf(GRID)
-            pg = core.affine_parameters(model.generator)
-            from tfgan_pipeline.data import toy
-            pg = toy.mixture1d((pg[0],), pg[1]).pdf(GRID)
+            mean, std = core.affine_parameters(model.generator)  # frozen: still P_G_A
+            pg = toy.mixture1d((mean,), std).pdf(GRID)
             final_d = dict(p_data=pd, p_g=pg, d=_d_on_grid(model),
                            d_star=theory.optimal_discriminator(pd, pg))
         _, _, curves["b"][seed] = _train(ctx, budget, seed, "b")
@@ -200,8 +194,6 @@ def run(ctx, budget):
 
 
 def _plots(ctx, curves, final_d):
-    from tfgan_pipeline.evaluation import theory
-
     with ctx.figure("d_vs_d_star.png", caption="Part A, seed 0: the trained D against "
                     "D* = p_data / (p_data + p_g) at the end of training.") as (fig, ax):
         ax = ax[0, 0]

@@ -66,6 +66,14 @@ def duration(seconds):
     return f"{seconds // 60} min {seconds % 60:02d} s" if seconds >= 60 else f"{seconds} s"
 
 
+def runtime(result):
+    """``"12 min 03 s wall, 20 min 10 s CPU"`` (CPU: user + system time of all threads)."""
+    text = f"{duration(result.get('wall_seconds'))} wall"
+    if result.get("cpu_seconds") is not None:
+        text += f", {duration(result['cpu_seconds'])} CPU"
+    return text
+
+
 # ------------------------------------------------------------------- markdown
 def summary_markdown(output_dir):
     """The one table of docs/EXPERIMENTS.md: claim -> run -> measured -> held, with runtimes."""
@@ -87,7 +95,7 @@ def summary_markdown(output_dir):
                      f"{claim['measure']}: {measured(claim)}", claim["threshold"],
                      f"**{verdict_word(claim['held'])}**"
                      + (f": {claim['note']}" if claim["note"] else ""),
-                     duration(result["wall_seconds"]) if i == 0 else ""]
+                     runtime(result) if i == 0 else ""]
             lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ")
                                             for c in cells) + " |")
     return "\n".join(lines) + "\n"
@@ -127,14 +135,15 @@ def _claims_table(result, with_links=False):
         label = f"{result['number']}{'abcdefgh'[i] if len(result['claims']) > 1 else ''}"
         if with_links:
             label = f'<a href="#{html.escape(result["experiment"])}">{label}</a>'
-        note = f"<br><span class='meta'>{html.escape(claim['note'])}</span>" if claim["note"] else ""
+        note = (f"<br><span class='meta'>{html.escape(claim['note'])}</span>"
+                if claim["note"] else "")
         rows.append(
             f"<tr><td>{label}</td><td>{html.escape(claim['statement'])}<br><span class='meta'>"
             f"{html.escape(claim['source'])}</span></td>"
             f"<td>{html.escape(claim['measure'])}: {html.escape(measured(claim))}</td>"
             f"<td>{html.escape(claim['threshold'])}</td>"
             f"<td class='{_class(claim['held'])}'>{verdict_word(claim['held'])}{note}</td>"
-            + (f"<td>{duration(result['wall_seconds'])}</td>" if with_links else "") + "</tr>")
+            + (f"<td>{runtime(result) if i == 0 else ''}</td>" if with_links else "") + "</tr>")
     return "".join(rows)
 
 
@@ -178,8 +187,9 @@ def index_html(output_dir):
             f"<h2 id='{anchor}'>{number}. {html.escape(result['title'])}</h2>"
             f"<p class='meta'>{html.escape(result['source'])} &middot; budget "
             f"<b>{html.escape(result['budget'])}</b> &middot; seeds {result['seeds']} &middot; "
-            f"wall time {duration(result.get('wall_seconds'))} &middot; started "
-            f"{html.escape(result.get('started', ''))} &middot; TF {html.escape(str(env.get('tensorflow')))}"
+            f"{runtime(result)} &middot; started "
+            f"{html.escape(result.get('started', ''))} &middot; TF "
+            f"{html.escape(str(env.get('tensorflow')))}"
             f", {env.get('cpu_count')} CPUs &middot; <a href='{anchor}/result.json'>result.json</a>"
             f"</p><p>{html.escape(result.get('what_was_run', ''))}</p>{claims}"
             + (f"<ul>{notes}</ul>" if notes else "") + tables + plots)

@@ -14,6 +14,7 @@ import datetime
 import importlib
 import os
 import platform
+import resource
 import sys
 import time
 import traceback
@@ -121,6 +122,12 @@ def environment():
             "load_average_at_start": load}
 
 
+def _cpu_seconds():
+    """User + system CPU time of this process so far (all its threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_experiment(config, name, log=print):
     """Runs one experiment and writes its ``result.json``; returns the result dict.
 
@@ -140,14 +147,16 @@ def run_experiment(config, name, log=print):
               "seeds_requested": config.seeds, "seeds": list(seeds),
               "budget_settings": dataclasses.asdict(budget),
               "started": datetime.datetime.now().astimezone().isoformat(timespec="seconds"),
-              "command": " ".join(sys.argv), "environment": environment()}
+              "command": " ".join(getattr(sys, "orig_argv", sys.argv)),
+              "environment": environment()}
     ctx = core.Context(name, out, cache, seeds, config.budget, mnist_dir=config.mnist_dir,
                        maps_dir=config.maps_dir, log=log)
-    start = time.time()
+    start, cpu_start = time.time(), _cpu_seconds()
     try:
         outcome = module.run(ctx, budget)
     except BaseException as e:
         result.update(status="failed", wall_seconds=time.time() - start,
+                      cpu_seconds=_cpu_seconds() - cpu_start,
                       error=f"{type(e).__name__}: {e}", traceback=traceback.format_exc(),
                       plots=ctx.plots, claims=[], held=None)
         core.write_json(os.path.join(out, "result.json"), result)
@@ -155,12 +164,13 @@ def run_experiment(config, name, log=print):
     claims = [c.to_dict() for c in outcome.claims]
     held = [c["held"] for c in claims]
     result.update(
-        status="done", wall_seconds=time.time() - start, what_was_run=outcome.what_was_run,
+        status="done", wall_seconds=time.time() - start, cpu_seconds=_cpu_seconds() - cpu_start,
+        what_was_run=outcome.what_was_run,
         steps=outcome.steps, notes=list(outcome.notes), claims=claims,
         held=(None if not held or any(h is None for h in held) else all(held)),
         tables=list(outcome.tables), plots=ctx.plots, figures=outcome.figures)
     core.write_json(os.path.join(out, "result.json"), result)
-    log(f"[{name}] done in {result['wall_seconds']:.0f} s: "
+    log(f"[{name}] done in {result['wall_seconds']:.0f} s ({result['cpu_seconds']:.0f} CPU-s): "
         + "; ".join(f"{'HELD' if c['held'] else 'NOT HELD'} {c['measure']} = {c['mean']:.4g}"
                     for c in claims))
     return result
