@@ -9,13 +9,20 @@ importing TensorFlow in each). CPU seconds (this process + finished worker
 processes) are printed too: unlike pairs/s they do not depend on what else the
 machine is running.
 
-    python benchmarks/preprocess_throughput.py [--data_dir DIR] [--limit N] [--workers 1 2]
+    python benchmarks/preprocess_throughput.py [--data_dir DIR] [--limits 0] [--workers 1 2]
+        [--rounds 1]
+
+``--limits 100 500 0`` times the first 100, the first 500 and all files (how the
+wall time grows with the input); ``--rounds 2`` repeats the whole set, alternating
+the worker order, and the summary gives the median pairs/s per setting and the
+2-worker / 1-worker ratio.
 """
 
 import argparse
 import os
 import resource
 import shutil
+import statistics
 import tempfile
 import time
 
@@ -44,36 +51,52 @@ def _cpu_seconds():
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data_dir", default=_DEFAULT_DATA, help="folder of A|B images")
-    parser.add_argument("--limit", type=int, default=0, help="use only the first N files (0: all)")
+    parser.add_argument("--limits", type=int, nargs="+", default=[0],
+                        help="use only the first N files (0: all); several: one run each")
     parser.add_argument("--load_size", type=int, default=286)
     parser.add_argument("--num_shards", type=int, default=4)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="DirectRunner worker counts to time, in order")
+    parser.add_argument("--rounds", type=int, default=1, help="repeats, alternating worker order")
     args = parser.parse_args()
     if not os.path.isdir(args.data_dir):
         parser.error(f"--data_dir {args.data_dir} is not a folder")
 
     scratch = tempfile.mkdtemp(prefix="preprocess_bench_")
+    rates = {}
     try:
-        data_dir = args.data_dir
-        if args.limit > 0:
-            data_dir = _subset(args.data_dir, args.limit, os.path.join(scratch, "input"))
-        print(f"data: {os.path.abspath(args.data_dir)}"
-              f"{f' (first {args.limit} files)' if args.limit > 0 else ''}; "
-              f"load_size {args.load_size}; cpus {os.cpu_count()}")
-        for workers in args.workers:
-            config = PreprocessConfig(data_dir=data_dir,
-                                      output_dir=os.path.join(scratch, f"out_{workers}"),
-                                      load_size=args.load_size, num_shards=args.num_shards,
-                                      num_workers=workers)
-            start, cpu_start = time.perf_counter(), _cpu_seconds()
-            result = run_preprocess(config, verbose=False)
-            seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
-            pairs = result.stats["total_records"]
-            print(f"workers={workers}: {pairs} pairs ({result.records_per_split}), "
-                  f"{result.stats['rejected_files']} rejected, {seconds:.1f} s, "
-                  f"{pairs / seconds:.1f} pairs/s; {cpu:.1f} CPU s "
-                  f"({1000 * cpu / max(pairs, 1):.0f} CPU ms/pair)", flush=True)
+        print(f"data: {os.path.abspath(args.data_dir)}; load_size {args.load_size}; "
+              f"cpus {os.cpu_count()}; 1-min load average {os.getloadavg()[0]:.1f}", flush=True)
+        for r in range(args.rounds):
+            for limit in args.limits:
+                data_dir = args.data_dir
+                if limit > 0:
+                    data_dir = os.path.join(scratch, f"input_{limit}")
+                    if not os.path.isdir(data_dir):
+                        _subset(args.data_dir, limit, data_dir)
+                for workers in (args.workers if r % 2 == 0 else args.workers[::-1]):
+                    out = os.path.join(scratch, f"out_{limit}_{workers}")
+                    shutil.rmtree(out, ignore_errors=True)
+                    config = PreprocessConfig(data_dir=data_dir, output_dir=out,
+                                              load_size=args.load_size,
+                                              num_shards=args.num_shards, num_workers=workers)
+                    start, cpu_start = time.perf_counter(), _cpu_seconds()
+                    result = run_preprocess(config, verbose=False)
+                    seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start
+                    pairs = result.stats["total_records"]
+                    rates.setdefault((limit, workers), []).append(pairs / seconds)
+                    print(f"files={limit or 'all'} workers={workers}: {pairs} pairs "
+                          f"({result.records_per_split}), {result.stats['rejected_files']} "
+                          f"rejected, {seconds:.1f} s, {pairs / seconds:.1f} pairs/s; "
+                          f"{cpu:.1f} CPU s ({1000 * cpu / max(pairs, 1):.0f} CPU ms/pair); "
+                          f"load {os.getloadavg()[0]:.1f}", flush=True)
+        for limit in args.limits:
+            meds = {w: statistics.median(rates[(limit, w)]) for w in args.workers}
+            line = ", ".join(f"{w} worker(s) {v:.1f} pairs/s" for w, v in meds.items())
+            if len(args.workers) > 1:
+                line += (f"; {args.workers[-1]} vs {args.workers[0]}: "
+                         f"x{meds[args.workers[-1]] / meds[args.workers[0]]:.2f}")
+            print(f"median over {args.rounds} round(s), files={limit or 'all'}: {line}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 

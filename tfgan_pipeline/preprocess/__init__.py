@@ -23,16 +23,28 @@ Single images (MNIST IDX, TFDS, CycleGAN domains: Zhu et al., ICCV 2017):
 writers and the atomic build-or-reuse of an output folder.
 """
 
-from tfgan_pipeline.preprocess.beam_pipeline import PreprocessConfig
-from tfgan_pipeline.preprocess.beam_pipeline import PreprocessResult
-from tfgan_pipeline.preprocess.beam_pipeline import format_summary
-from tfgan_pipeline.preprocess.beam_pipeline import load_preprocess_result
-from tfgan_pipeline.preprocess.beam_pipeline import run_preprocess
-from tfgan_pipeline.preprocess.image_pipeline import ImagePreprocessConfig
-from tfgan_pipeline.preprocess.image_pipeline import ImagePreprocessResult
-from tfgan_pipeline.preprocess.image_pipeline import format_image_summary
-from tfgan_pipeline.preprocess.image_pipeline import load_image_preprocess_result
-from tfgan_pipeline.preprocess.image_pipeline import run_image_preprocess
+import importlib
+
+# Loaded on first use (PEP 562), so that a Beam worker importing one element module
+# does not import the other pipeline (and TensorFlow, which the single-image one needs).
+_EXPORTS = {
+    "PreprocessConfig": "beam_pipeline", "PreprocessResult": "beam_pipeline",
+    "format_summary": "beam_pipeline", "load_preprocess_result": "beam_pipeline",
+    "run_preprocess": "beam_pipeline", "ImagePreprocessConfig": "image_pipeline",
+    "ImagePreprocessResult": "image_pipeline", "format_image_summary": "image_pipeline",
+    "load_image_preprocess_result": "image_pipeline", "run_image_preprocess": "image_pipeline",
+}
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"{__name__}.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_EXPORTS))
+
 
 __all__ = ["ImagePreprocessConfig", "ImagePreprocessResult", "PreprocessConfig",
            "PreprocessResult", "format_image_summary", "format_summary",

@@ -29,9 +29,22 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineState
-import tensorflow as tf
 
 from tfgan_pipeline.preprocess import elements
+from tfgan_pipeline.preprocess import tfrecord_io
+
+
+class _LazyTF:
+    """``tf``, imported on first use: Beam workers unpickle this module's DoFns and
+    must not pay TensorFlow's ~6 CPU s import (only the driver's helpers use it)."""
+
+    def __getattr__(self, name):
+        import tensorflow  # noqa: PLC0415
+
+        return getattr(tensorflow, name)
+
+
+tf = _LazyTF()
 
 TFRECORD_DIR = "tfrecords"
 TFRECORD_PREFIX = "part"
@@ -241,6 +254,11 @@ def WriteSplitTFRecords(records, tfrecord_dir, splits, num_shards,  # pylint: di
                         folder_of=_record_split):
     """Writes records as GZIP TFRecords of ``tf.train.Example``, one folder per split.
 
+    The GZIP deflate blocks are stored, not compressed
+    (:class:`tfgan_pipeline.preprocess.tfrecord_io.StoredGzipTFRecordSink`): the
+    payload is PNG, already deflated, and recompressing it saved 0.01% of the bytes
+    for 4.5 ms per maps pair.
+
     Args:
       records: PCollection of objects with ``to_example_bytes()``.
       tfrecord_dir: the ``tfrecords`` folder.
@@ -264,9 +282,9 @@ def WriteSplitTFRecords(records, tfrecord_dir, splits, num_shards,  # pylint: di
         results[split] = (
             part
             | f"Serialize[{split}]" >> beam.Map(lambda r: r.to_example_bytes())
-            | f"Write[{split}]" >> beam.io.WriteToTFRecord(
+            | f"Write[{split}]" >> beam.io.Write(tfrecord_io.StoredGzipTFRecordSink(
                 join(tfrecord_dir, split, TFRECORD_PREFIX), file_name_suffix=TFRECORD_SUFFIX,
-                num_shards=num_shards, compression_type=CompressionTypes.GZIP))
+                num_shards=num_shards)))
     return results
 
 

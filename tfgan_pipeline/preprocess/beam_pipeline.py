@@ -35,9 +35,7 @@ import dataclasses
 
 import apache_beam as beam
 from apache_beam.io import fileio
-import tensorflow as tf
 
-from tfgan_pipeline.data import schema
 from tfgan_pipeline.preprocess import beam_common
 from tfgan_pipeline.preprocess import elements
 # The shared pieces, under the names this module has always had.
@@ -51,6 +49,19 @@ from tfgan_pipeline.preprocess.beam_common import (CONFIG_FILE, REJECTS_FILE,  #
 PREPROCESS_VERSION = 1
 
 _normalize_dir = beam_common.normalize_dir
+# TensorFlow (for tf.io.gfile) and the schema module (which imports it) only when the
+# driver needs them: Beam workers import this module to run its stages.
+tf = beam_common.tf
+
+
+class _LazySchema:
+    def __getattr__(self, name):
+        from tfgan_pipeline.data import schema as module  # noqa: PLC0415
+
+        return getattr(module, name)
+
+
+schema = _LazySchema()
 _join = beam_common.join
 _listdir = beam_common.listdir
 
