@@ -1,41 +1,11 @@
 """The experiments' index.html in a real browser: Debian's chromium, headless.
 
-As tests/serving/test_page_browser.py: nothing is downloaded, selenium drives
-/usr/bin/chromium through /usr/bin/chromedriver; without them the test skips.
+Uses the session ``browser`` fixture of tests/conftest.py (nothing is downloaded;
+without chromium/chromedriver the test skips).
 """
 
 import os
-import shutil
 import urllib.parse
-
-import pytest
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,1000",
-         "--allow-file-access-from-files"]
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.path.exists(p)]
-    if missing:
-        pytest.skip(f"no browser here: {', '.join(missing)} missing (apt-get install -y "
-                    "chromium chromium-driver; .ci/run installs them)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed "
-                                    "(pip install -e '.[test]')")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}"]:
-        options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
-    driver.set_page_load_timeout(30)
-    yield driver
-    driver.quit()
 
 
 def test_every_image_loads_and_every_link_resolves(browser, smoke_run):
