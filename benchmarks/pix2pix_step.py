@@ -16,7 +16,9 @@ prints the median seconds per step of each and the ratios against the tutorial:
 
 ``--variants`` adds library variants for attributing the gain, e.g.
 ``library:float32:unfused`` (precision, then ``fused``/``unfused`` Adam);
-``library:mixed_bfloat16:fused:spe4`` adds ``steps_per_execution=4``.
+``library:mixed_bfloat16:fused:spe4`` adds ``steps_per_execution=4``; ``:noremap``
+traces that variant with Grappler's remapper off (what the "remapper failed ...
+LeakyReluGrad" log line costs).
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -179,9 +181,11 @@ def parse_variant(text):
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
     if parts[0] != "library":
         raise ValueError(f"unknown variant {text!r}")
-    spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1}
+    spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True}
     for part in parts[1:]:
-        if part in precision.PRECISIONS:
+        if part == "noremap":
+            spec["remap"] = False
+        elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
             spec["fused"] = part == "fused"
@@ -194,8 +198,9 @@ def parse_variant(text):
     spec["choice"] = choice
     auto = " (auto)" if spec["precision"] == "auto" else ""
     spe = f", steps_per_execution {spec['spe']}" if spec["spe"] > 1 else ""
+    remap = "" if spec["remap"] else ", remapper off"
     spec["label"] = (f"library {choice.policy}{auto}, "
-                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}")
+                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}")
     return spec
 
 
@@ -223,7 +228,22 @@ class Runner:
             self.timer = _StepTimer(self.k)
         keras.mixed_precision.set_global_policy("float32")
 
+    def warm_up(self, n):
+        """Untimed steps (they trace the step)."""
+        self.run(n, record=False)
+
     def run(self, n, record=True):
+        """Trains ``n`` steps under this variant's Grappler options (set around every
+        call, so the choice holds whether TF reads them at tracing or at each call)."""
+        if self.spec.get("remap", True):
+            return self._run(n, record)
+        tf.config.optimizer.set_experimental_options({"remapping": False})
+        try:
+            return self._run(n, record)
+        finally:
+            tf.config.optimizer.set_experimental_options({"remapping": True})
+
+    def _run(self, n, record):
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu0 = usage.ru_utime + usage.ru_stime
         if self.spec["kind"] == "tutorial":
@@ -281,7 +301,7 @@ def main():
     runners = [Runner(spec, args, batch) for spec in specs]
     load = [os.getloadavg()[0]]
     for r in runners:
-        r.run(args.warmup, record=False)
+        r.warm_up(args.warmup)
     block = args.steps // args.rounds
     for i in range(args.rounds):
         order = runners if i % 2 == 0 else runners[::-1]

@@ -25,6 +25,10 @@ without it a constant in-memory batch is used.
   .venv/bin/python benchmarks/profile_step.py [--model pix2pix|cyclegan]
       [--image_size 256] [--batch_size 1] [--steps 6] [--warmup 3]
       [--precision auto|float32|mixed_bfloat16] [--data DIR] [--top 25]
+      [--unfused] [--noremap]
+
+``--unfused`` profiles Keras' own Adam update (the tutorial's), ``--noremap`` turns
+Grappler's remapper (oneDNN op fusions) off: the "before" of BUILD.md "Performance".
 
 Set ``ONEDNN_MAX_CPU_ISA=AVX512_CORE`` to stand in for a CPU without AMX and
 AVX512-BF16 (oneDNN then uses neither).
@@ -53,20 +57,21 @@ CATEGORIES = ("conv fwd", "conv bwd", "tconv fwd", "tconv bwd", "norm fwd", "nor
               "other")
 
 
-def build_model(name, image_size, base_filters=64):
+def build_model(name, image_size, base_filters=64, fused_adam=True):
     """The pipeline's default model of family ``name``, compiled with the paper preset."""
     if name == "pix2pix":
         model = models.Pix2Pix(
             networks.unet_generator(image_size, base_filters=base_filters),
             networks.patchgan_discriminator(image_size, base_filters=base_filters))
-        return models.compile_preset(model)
+        return models.compile_preset(model, fused_adam=fused_adam)
     gens = [networks.resnet_generator(image_size, 3, base_filters=base_filters, name=n)
             for n in ("generator_ab", "generator_ba")]
     discs = [networks.patchgan_discriminator(image_size, input_channels=0, target_channels=3,
                                              base_filters=base_filters, norm="instance", name=n)
              for n in ("discriminator_a", "discriminator_b")]
     model = models.CycleGAN(*gens, *discs, image_shape=(image_size, image_size, 3))
-    return models.compile_preset(model, learning_rate=models.LinearDecayToZero(2e-4, 10 ** 6))
+    return models.compile_preset(model, learning_rate=models.LinearDecayToZero(2e-4, 10 ** 6),
+                                 fused_adam=fused_adam)
 
 
 def synthetic_dataset(batch_size, image_size):
@@ -165,13 +170,19 @@ def main():
     p.add_argument("--precision", default="auto", choices=precision.PRECISIONS)
     p.add_argument("--data", help="preprocessed pairs folder (default: in-memory batch)")
     p.add_argument("--top", type=int, default=25, help="op types to list")
+    p.add_argument("--unfused", action="store_true",
+                   help="Keras' own Adam update instead of the default fused one ('before')")
+    p.add_argument("--noremap", action="store_true", help="Grappler's remapper off")
     p.add_argument("--keep", help="keep the profile in this folder (TensorBoard's Profile tab)")
     args = p.parse_args()
 
     choice = precision.resolve_precision(args.precision)
     keras.mixed_precision.set_global_policy(choice.policy)
     keras.utils.set_random_seed(0)
-    model = build_model(args.model, args.image_size, args.base_filters)
+    if args.noremap:  # read at every call of the step function, so set for the whole run
+        tf.config.optimizer.set_experimental_options({"remapping": False})
+    model = build_model(args.model, args.image_size, args.base_filters,
+                        fused_adam=not args.unfused)
     ds = (real_dataset(args.data, args.model, args.batch_size, args.image_size) if args.data
           else synthetic_dataset(args.batch_size, args.image_size))
     model.fit(ds, epochs=1, steps_per_epoch=args.warmup, verbose=0)
@@ -194,7 +205,8 @@ def main():
     total = sum(per_cat.values())
     ms = 1e-9 / args.steps  # ps -> ms per step
     print(f"{args.model} {args.image_size}x{args.image_size} batch {args.batch_size}, "
-          f"{choice.describe()}; TF {tf.__version__}, {os.cpu_count()} CPUs; "
+          f"{choice.describe()}; {'Keras (unfused)' if args.unfused else 'fused'} Adam; "
+          f"remapper {'off' if args.noremap else 'on'}; TF {tf.__version__}, {os.cpu_count()} CPUs; "
           f"data: {args.data or 'in-memory batch'}; {args.steps} profiled steps; "
           f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '-')}; "
           f"load average {os.getloadavg()[0]:.2f}")
@@ -205,7 +217,7 @@ def main():
         if per_cat[cat]:
             print(f"{cat:24s} {per_cat[cat] * ms:9.1f} {100 * per_cat[cat] / total:6.1f}%")
     print(f"{'tf.data threads (overlapped)':24s} {data_ps * ms:9.1f}")
-    print(f"top op types:")
+    print("top op types:")
     for (cat, op_type), ps in per_type.most_common(args.top):
         print(f"  {ps * ms:8.1f} ms  {100 * ps / total:5.1f}%  {op_type:42s} [{cat}]")
 
