@@ -11,14 +11,16 @@ prints the median seconds per step of each and the ratios against the tutorial:
   train_step``, in float32. Nothing of it comes from ``tfgan_pipeline``.
 * ``library`` -- what ``python -m pipelines.pix2pix`` trains with no performance
   flag: ``networks.unet_generator`` + ``networks.patchgan_discriminator`` in
-  ``models.Pix2Pix``, ``models.compile_preset`` (Adam with the fused update), the
+  ``models.Pix2Pix`` (BatchNorm with the fused kernel), ``models.compile_preset``
+  (Adam with the fused update), the
   policy ``--precision=auto`` resolves to on this machine, ``model.fit``.
 
 ``--variants`` adds library variants for attributing the gain, e.g.
 ``library:float32:unfused`` (precision, then ``fused``/``unfused`` Adam);
 ``library:mixed_bfloat16:fused:spe4`` adds ``steps_per_execution=4``; ``:noremap``
 traces that variant with Grappler's remapper off (what the "remapper failed ...
-LeakyReluGrad" log line costs).
+LeakyReluGrad" log line costs); ``:kerasbn`` trains the BatchNorm layers with Keras'
+own ops instead of the fused kernel (``networks.batch_norm``).
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -46,6 +48,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from tfgan_pipeline import models, networks, precision  # noqa: E402
+from tfgan_pipeline.networks.batch_norm import FusedBatchNormalization  # noqa: E402
 
 
 # ------------------------------------------------ the tutorial, typed out again
@@ -175,16 +178,19 @@ class _StepTimer(keras.callbacks.Callback):
 
 
 def parse_variant(text):
-    """``library[:precision[:fused|unfused[:speK]]]`` or ``tutorial`` -> dict."""
+    """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn]`` or ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
     if parts[0] != "library":
         raise ValueError(f"unknown variant {text!r}")
-    spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True}
+    spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
+            "fused_bn": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
+        elif part == "kerasbn":
+            spec["fused_bn"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -199,9 +205,19 @@ def parse_variant(text):
     auto = " (auto)" if spec["precision"] == "auto" else ""
     spe = f", steps_per_execution {spec['spe']}" if spec["spe"] > 1 else ""
     remap = "" if spec["remap"] else ", remapper off"
+    bn = "" if spec["fused_bn"] else ", Keras BN"
     spec["label"] = (f"library {choice.policy}{auto}, "
-                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}")
+                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}")
     return spec
+
+
+def keras_batch_norm(*nets):
+    """Makes the networks' FusedBatchNormalization layers take Keras' own BatchNorm path
+    (the ``:kerasbn`` variant: what the fused kernel bought)."""
+    for net in nets:
+        for layer in net.layers:
+            if isinstance(layer, FusedBatchNormalization):
+                layer._fusable = lambda *args, **kwargs: False
 
 
 class Runner:
@@ -222,6 +238,8 @@ class Runner:
             self.model = models.compile_preset(models.Pix2Pix(gen, disc),
                                                fused_adam=spec["fused"],
                                                steps_per_execution=spec["spe"])
+            if not spec["fused_bn"]:
+                keras_batch_norm(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]

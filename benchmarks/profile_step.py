@@ -25,10 +25,12 @@ without it a constant in-memory batch is used.
   .venv/bin/python benchmarks/profile_step.py [--model pix2pix|cyclegan]
       [--image_size 256] [--batch_size 1] [--steps 6] [--warmup 3]
       [--precision auto|float32|mixed_bfloat16] [--data DIR] [--top 25]
-      [--unfused] [--noremap]
+      [--unfused] [--kerasbn] [--noremap]
 
-``--unfused`` profiles Keras' own Adam update (the tutorial's), ``--noremap`` turns
-Grappler's remapper (oneDNN op fusions) off: the "before" of BUILD.md "Performance".
+``--unfused`` profiles Keras' own Adam update (the tutorial's), ``--kerasbn`` Keras'
+own BatchNorm ops instead of the fused kernel, ``--noremap`` turns Grappler's
+remapper (oneDNN op fusions) off: ``--unfused --kerasbn`` is the "before" of
+BUILD.md "Performance".
 
 Set ``ONEDNN_MAX_CPU_ISA=AVX512_CORE`` to stand in for a CPU without AMX and
 AVX512-BF16 (oneDNN then uses neither).
@@ -173,6 +175,8 @@ def main():
     p.add_argument("--unfused", action="store_true",
                    help="Keras' own Adam update instead of the default fused one ('before')")
     p.add_argument("--noremap", action="store_true", help="Grappler's remapper off")
+    p.add_argument("--kerasbn", action="store_true",
+                   help="Keras' own BatchNorm ops instead of the fused kernel ('before')")
     p.add_argument("--keep", help="keep the profile in this folder (TensorBoard's Profile tab)")
     args = p.parse_args()
 
@@ -183,6 +187,9 @@ def main():
         tf.config.optimizer.set_experimental_options({"remapping": False})
     model = build_model(args.model, args.image_size, args.base_filters,
                         fused_adam=not args.unfused)
+    if args.kerasbn:
+        from pix2pix_step import keras_batch_norm  # noqa: PLC0415
+        keras_batch_norm(*model.generator_networks(), *model.discriminator_networks())
     ds = (real_dataset(args.data, args.model, args.batch_size, args.image_size) if args.data
           else synthetic_dataset(args.batch_size, args.image_size))
     model.fit(ds, epochs=1, steps_per_epoch=args.warmup, verbose=0)
@@ -206,7 +213,8 @@ def main():
     ms = 1e-9 / args.steps  # ps -> ms per step
     print(f"{args.model} {args.image_size}x{args.image_size} batch {args.batch_size}, "
           f"{choice.describe()}; {'Keras (unfused)' if args.unfused else 'fused'} Adam; "
-          f"remapper {'off' if args.noremap else 'on'}; TF {tf.__version__}, {os.cpu_count()} CPUs; "
+          f"remapper {'off' if args.noremap else 'on'}; "
+          f"{'Keras' if args.kerasbn else 'fused'} BatchNorm; TF {tf.__version__}, {os.cpu_count()} CPUs; "
           f"data: {args.data or 'in-memory batch'}; {args.steps} profiled steps; "
           f"ONEDNN_MAX_CPU_ISA={os.environ.get('ONEDNN_MAX_CPU_ISA', '-')}; "
           f"load average {os.getloadavg()[0]:.2f}")

@@ -6,8 +6,11 @@ same number of steps on the same data stream, and prints the held-out L1 (0-255,
 ``batch_stats`` mode: batch statistics, no dropout, so the figure is deterministic)
 on the hash-split validation pairs. Variants:
 
-* ``float32:unfused`` -- the reference: float32, Keras' own Adam update;
-* ``float32:fused``   -- the default on CPUs without native bf16;
+* ``float32:unfused:kerasbn`` -- the reference: float32, Keras' own Adam update and
+  Keras' own BatchNorm ops (the tutorial's arithmetic);
+* ``float32:fused:kerasbn`` -- the fused Adam update alone;
+* ``float32:fused``   -- the default on CPUs without native bf16 (fused Adam and the
+  fused BatchNorm kernel of ``networks.batch_norm``);
 * ``mixed_bfloat16:fused`` -- the default on AMX / AVX512-BF16 CPUs.
 
 A faster path passes when its mean L1 over the seeds is within 2% of the
@@ -29,13 +32,15 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from pix2pix_step import keras_batch_norm  # noqa: E402
 from tfgan_pipeline import models, networks  # noqa: E402
 from tfgan_pipeline.data import paired  # noqa: E402
 from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: E402
 
 _DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                              "data", "maps", "train")
-VARIANTS = ("float32:unfused", "float32:fused", "mixed_bfloat16:fused")
+VARIANTS = ("float32:unfused:kerasbn", "float32:fused:kerasbn", "float32:fused",
+            "mixed_bfloat16:fused")
 
 
 def held_out_l1(model, pattern, image_size):
@@ -49,11 +54,15 @@ def held_out_l1(model, pattern, image_size):
 
 
 def train(variant, seed, args, result):
-    policy, fused = variant.split(":")
+    policy, fused, *rest = variant.split(":")
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(seed)
     gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
     disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
+    if rest == ["kerasbn"]:
+        keras_batch_norm(gen, disc)
+    elif rest:
+        raise ValueError(f"unknown variant {variant!r}")
     model = models.compile_preset(models.Pix2Pix(gen, disc), fused_adam=(fused == "fused"))
     keras.mixed_precision.set_global_policy("float32")
     ds = paired.paired_train_dataset(result.file_pattern("train"), 1, args.image_size,

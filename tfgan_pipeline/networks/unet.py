@@ -44,7 +44,10 @@ Choices where the paper's text is silent or loose, and why:
   from ``base_filters`` up to ``8 * base_filters``. Dropout goes in the first
   ``min(3, depth - 1)`` decoder layers.
 * BatchNorm is ``synchronized=True`` by default, so ``MirroredStrategy`` training
-  computes statistics over the global batch and matches one device.
+  computes statistics over the global batch and matches one device. It is a
+  :class:`~tfgan_pipeline.networks.batch_norm.FusedBatchNormalization` (a Keras
+  ``BatchNormalization`` that trains with TensorFlow's fused kernel where that
+  computes the same thing: one replica in sync).
 
 Parameter count (``model.count_params()``, which includes BatchNorm moving
 statistics) of the default 256x256 generator: 54,424,387. The TensorFlow pix2pix
@@ -64,6 +67,8 @@ not here.
 import math
 
 import keras
+
+from tfgan_pipeline.networks.batch_norm import FusedBatchNormalization
 
 #: Filters stop doubling at ``MAX_FILTER_MULTIPLIER * base_filters`` (512 for 64).
 MAX_FILTER_MULTIPLIER = 8
@@ -95,7 +100,7 @@ def norm_layer(kind, name, sync_batch_norm=True):
     """
     check_norm(kind)
     if kind == "batch":
-        return keras.layers.BatchNormalization(
+        return FusedBatchNormalization(
             momentum=0.9, epsilon=1e-5, synchronized=sync_batch_norm,
             gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name)
     if kind == "instance":
