@@ -15,8 +15,9 @@ mixture ``p``:
 
 What runs: ``p = 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2)``
 (:func:`tfgan_pipeline.data.toy.mixture1d`); both KLs are integrated on a fine grid
-in TensorFlow and minimised with Adam over ``(mu, log sigma)`` from a random start
-per seed. Each fit is then checked with the library's
+in TensorFlow and minimised with Adam over ``(mu, log sigma)`` from 8 random starts
+per seed (``Budget.restarts``), the fit being the start that ends lowest. Each fit
+is then checked with the library's
 :func:`tfgan_pipeline.evaluation.theory.kl_divergence_on_grid` (each minimises its
 own divergence). For comparison, a GAN (:class:`~tfgan_pipeline.models.GAN`,
 non-saturating loss, affine 1-D generator, MLP D) is fitted to the same ``p``; its
@@ -240,7 +241,8 @@ def run(ctx, budget):
              "for comparison with the two KL fits.")
     what = (f"p = 0.5 N(-2, 0.5^2) + 0.5 N(2, 0.5^2); q = N(mu, sigma^2) fitted by Adam (lr "
             f"{budget.kl_learning_rate}, {budget.kl_steps} steps) on KL(p||q) and on KL(q||p), "
-            f"integrated on a {len(GRID)}-point grid, from a random start per seed; plus a "
+            f"integrated on a {len(GRID)}-point grid, the best of {budget.restarts} random "
+            "starts per seed; plus a "
             "non-saturating GAN with an affine generator for comparison.")
     return core.Outcome(what_was_run=what, claims=claims,
                         figures={"fits": {str(s): f for s, f in fits.items()},
