@@ -1,7 +1,12 @@
 r"""pix2pix train step: the library's default path vs PyTorch on the same CPU.
 
-PyTorch is *not* a dependency of the package: install it into the venv to run this
-(``pip install torch==2.13.0``, a CPU wheel; see BUILD.md "Performance").
+PyTorch is *not* a dependency of the package. Run this with a separate venv that
+holds the CPU wheel and sees the project's packages (BUILD.md "Performance")::
+
+  python3 -m venv /tmp/torchvenv && /tmp/torchvenv/bin/pip install torch==2.13.0 numpy
+  echo "$PWD/.venv/lib/python3.11/site-packages" \
+      > /tmp/torchvenv/lib/python3.11/site-packages/zz_project.pth
+  PYTHONPATH=$PWD /tmp/torchvenv/bin/python benchmarks/pix2pix_torch.py
 
 The PyTorch side re-types the networks of junyanz/pytorch-CycleGAN-and-pix2pix
 (``networks.py``: ``UnetGenerator`` with ``num_downs=8`` = unet_256, ngf 64,
@@ -14,7 +19,10 @@ on real and detached fake; G loss = BCE on D(fake) + 100 L1; Adam 2e-4, betas
 * ``fp32`` -- float32, contiguous NCHW;
 * ``fp32_cl`` -- float32, ``channels_last`` tensors and weights (oneDNN's NHWC);
 * ``bf16`` -- ``torch.autocast("cpu", dtype=torch.bfloat16)`` (AMX where present),
-  ``channels_last``.
+  ``channels_last``;
+* a ``_tN`` suffix (``fp32_cl_t1``) runs that setting with ``torch.set_num_threads(N)``
+  (default: PyTorch's own, one per core). On a shared machine OpenMP's barriers
+  wait for descheduled threads, so fewer threads can be PyTorch's best setting.
 
 All run in this one process in alternating rounds with the library's default path
 (``tfgan_pipeline``: ``--precision=auto``, fused Adam, ``model.fit``); the summary
@@ -102,6 +110,8 @@ def _init(module):
 class TorchRunner:
     def __init__(self, setting, size, batch):
         self.spec = {"label": f"PyTorch {torch.__version__} {setting}"}
+        setting, _, threads = setting.partition("_t")
+        self.threads = int(threads) if threads else torch.get_num_threads()
         self.times, self.cpu = [], []
         self.netG, self.netD = unet_256(), patchgan_70()
         self.netG.apply(_init)
@@ -141,13 +151,18 @@ class TorchRunner:
         return loss_d.item()
 
     def run(self, n, record=True):
+        default_threads = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         cpu0 = usage.ru_utime + usage.ru_stime
         times = []
-        for _ in range(n):
-            t = time.perf_counter()
-            self.step()
-            times.append(time.perf_counter() - t)
+        try:
+            for _ in range(n):
+                t = time.perf_counter()
+                self.step()
+                times.append(time.perf_counter() - t)
+        finally:
+            torch.set_num_threads(default_threads)
         usage = resource.getrusage(resource.RUSAGE_SELF)
         if record:
             self.times += times
@@ -177,7 +192,7 @@ def main():
             r.run(block)
         load.append(os.getloadavg()[0])
     print(f"pix2pix {args.image_size}x{args.image_size}, batch 1; {pix2pix_step.cpu_summary()}; "
-          f"torch threads {torch.get_num_threads()}; {args.steps} timed steps each in "
+          f"torch default threads {torch.get_num_threads()}; {args.steps} timed steps each in "
           f"{args.rounds} alternating rounds; 1-min load average {min(load):.1f}-{max(load):.1f}")
     meds = {}
     for r in runners:
