@@ -5,7 +5,9 @@ child process builds the pipeline's default pix2pix (U-Net of depth log2(size) +
 70x70 PatchGAN, paper preset, fused Adam, the policy ``--precision`` resolves to),
 trains ``--warmup`` untimed and ``--steps`` timed steps with ``model.fit`` on an
 in-memory batch, and reports the median seconds per step; the parent prints s/step,
-images/s and the child's peak resident memory (``ru_maxrss`` from ``wait4``: the
+images/s, the child's CPU seconds per timed step (user + system, both threads: on a
+shared machine the figure that does not depend on what else runs) and its peak
+resident memory (``ru_maxrss`` from ``wait4``: the
 whole process, TensorFlow included). One process per setting, so one setting's
 memory never inflates another's.
 
@@ -16,6 +18,7 @@ memory never inflates another's.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -41,10 +44,17 @@ def child(size, batch, steps, warmup, precision_name):
     ds = tf.data.Dataset.from_tensors(pair).repeat().prefetch(2)
     model.fit(ds, epochs=1, steps_per_epoch=warmup, verbose=0)
     timer = _StepTimer(1)
+    cpu0 = _cpu_seconds()
     model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
+    cpu = (_cpu_seconds() - cpu0) / steps
     params = model.generator.count_params() + model.discriminator.count_params()
     print(json.dumps({"s_per_step": statistics.median(timer.times), "policy": choice.policy,
-                      "params": params}))
+                      "params": params, "cpu_s_per_step": cpu}))
+
+
+def _cpu_seconds():
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def main():
@@ -61,7 +71,7 @@ def main():
     print(f"pix2pix scaling, default path (--precision={args.precision}); {os.cpu_count()} CPUs; "
           f"{args.steps} timed steps after {args.warmup} warm-up, one process per setting")
     print(f"{'setting':>8s} {'policy':>15s} {'params':>12s} {'s/step':>8s} {'images/s':>9s} "
-          f"{'peak RSS':>9s} {'load':>5s}")
+          f"{'CPU s/step':>10s} {'images/CPU s':>12s} {'peak RSS':>9s} {'load':>5s}")
     for setting in args.settings:
         start = time.perf_counter()
         proc = subprocess.Popen([sys.executable, __file__, "--child", setting,
@@ -76,7 +86,8 @@ def main():
         row = json.loads(out.strip().splitlines()[-1])
         batch = int(setting.split("x")[1])
         print(f"{setting:>8s} {row['policy']:>15s} {row['params']:>12,} {row['s_per_step']:8.3f} "
-              f"{batch / row['s_per_step']:9.2f} {usage.ru_maxrss / 1024 ** 2:7.2f} GiB "
+              f"{batch / row['s_per_step']:9.2f} {row['cpu_s_per_step']:10.3f} "
+              f"{batch / row['cpu_s_per_step']:12.2f} {usage.ru_maxrss / 1024 ** 2:7.2f} GiB "
               f"{os.getloadavg()[0]:5.1f}", flush=True)
 
 
