@@ -9,7 +9,7 @@ the "epsilon-hat" form of Sec. 2 that Keras and TensorFlow use)::
 
 Keras 3's ``Adam.update_step`` writes this as eight separate TensorFlow ops per
 variable (sub, mul, assign-add, square, sqrt, add, div, assign-sub), each one a full
-pass over memory. On pix2pix's 57M parameters that was ~31% of the op time of a
+pass over memory. On pix2pix's 57M parameters that was ~23% of the op time of a
 256x256 batch-1 CPU step (BUILD.md, "Performance"): memory-bound elementwise work,
 not arithmetic. TensorFlow's ``ResourceApplyAdam`` kernel computes exactly the same
 formula (``training_ops.cc``: same alpha, same epsilon placement) in one
