@@ -21,9 +21,9 @@ constants before anything runs, with a ``full`` and a ``smoke`` budget:
   8. :mod:`.pix2pix_ablations` — Isola et al. 2017, Tables 1-3: L1 alone blurs, the
      cGAN term sharpens; skip connections lower the error; PatchGAN sizes.
 
-:mod:`.runner` holds the registry, :class:`~.runner.ExperimentsConfig` and
-:func:`~.runner.run_experiments`; :mod:`.report` writes ``index.html`` and
-``summary.md``; :mod:`.core` the shared pieces. The command line is
+:mod:`.core` holds the registry and the shared pieces; :mod:`.runner`
+:class:`~.runner.ExperimentsConfig` and :func:`~.runner.run_experiments`;
+:mod:`.report` writes ``index.html`` and ``summary.md``. The command line is
 ``python -m pipelines.experiments``.
 """
 

@@ -22,6 +22,20 @@ import time
 
 import numpy as np
 
+#: The experiments in the issue's order: (number, name, module, data it needs); the
+#: runner and the report both read it from here.
+REGISTRY = (
+    (1, "optimal_discriminator", "tfgan_pipeline.experiments.optimal_discriminator", ()),
+    (2, "diminished_gradient", "tfgan_pipeline.experiments.diminished_gradient", ()),
+    (3, "kl_direction", "tfgan_pipeline.experiments.kl_direction", ()),
+    (4, "mode_collapse", "tfgan_pipeline.experiments.mode_collapse", ()),
+    (5, "wasserstein_quality", "tfgan_pipeline.experiments.wasserstein_quality", ("mnist",)),
+    (6, "infogan_codes", "tfgan_pipeline.experiments.infogan_codes", ("mnist",)),
+    (7, "conditioning", "tfgan_pipeline.experiments.conditioning", ("mnist",)),
+    (8, "pix2pix_ablations", "tfgan_pipeline.experiments.pix2pix_ablations", ("maps",)),
+)
+NAMES = tuple(name for _, name, _, _ in REGISTRY)
+
 
 def mean_std(values):
     """``(mean, sample std)`` of finite ``values`` (std 0 for one value; nan for none)."""

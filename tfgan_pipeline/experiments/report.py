@@ -12,7 +12,7 @@ import json
 import math
 import os
 
-from tfgan_pipeline.experiments import runner
+from tfgan_pipeline.experiments import core
 
 INDEX = "index.html"
 SUMMARY = "summary.md"
@@ -21,7 +21,7 @@ SUMMARY = "summary.md"
 def load_results(output_dir):
     """``[(number, name, result dict or None)]`` in registry order."""
     rows = []
-    for number, name, _, _ in runner.REGISTRY:
+    for number, name, _, _ in core.REGISTRY:
         path = os.path.join(output_dir, name, "result.json")
         result = None
         if os.path.exists(path):

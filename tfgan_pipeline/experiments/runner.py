@@ -1,4 +1,4 @@
-"""The experiments' registry, their one frozen config, and the runner.
+"""The experiments' frozen config and the runner (the registry is :data:`core.REGISTRY`).
 
 ``run_experiments(ExperimentsConfig(...))`` runs the chosen experiments one after
 the other, each writing ``<output_dir>/<name>/result.json`` and its PNGs, then
@@ -19,20 +19,9 @@ import sys
 import time
 import traceback
 
-from tfgan_pipeline.experiments import core
+from tfgan_pipeline.experiments import core, report
+from tfgan_pipeline.experiments.core import NAMES, REGISTRY
 
-#: The experiments in the issue's order: (number, name, module, data it needs).
-REGISTRY = (
-    (1, "optimal_discriminator", "tfgan_pipeline.experiments.optimal_discriminator", ()),
-    (2, "diminished_gradient", "tfgan_pipeline.experiments.diminished_gradient", ()),
-    (3, "kl_direction", "tfgan_pipeline.experiments.kl_direction", ()),
-    (4, "mode_collapse", "tfgan_pipeline.experiments.mode_collapse", ()),
-    (5, "wasserstein_quality", "tfgan_pipeline.experiments.wasserstein_quality", ("mnist",)),
-    (6, "infogan_codes", "tfgan_pipeline.experiments.infogan_codes", ("mnist",)),
-    (7, "conditioning", "tfgan_pipeline.experiments.conditioning", ("mnist",)),
-    (8, "pix2pix_ablations", "tfgan_pipeline.experiments.pix2pix_ablations", ("maps",)),
-)
-NAMES = tuple(name for _, name, _, _ in REGISTRY)
 BUDGETS = ("full", "smoke")
 #: Most seeds a run may ask for (each seed is a full training run per setting).
 MAX_SEEDS = 10
@@ -184,8 +173,6 @@ def run_experiments(config, log=print):
       is recorded (``"status": "failed"``), the others still run, and a
       ``RuntimeError`` naming the failures is raised at the end, after the index.
     """
-    from tfgan_pipeline.experiments import report
-
     if not isinstance(config, ExperimentsConfig):
         raise TypeError(f"config must be an ExperimentsConfig, got {type(config).__name__}.")
     os.makedirs(config.output_dir, exist_ok=True)
