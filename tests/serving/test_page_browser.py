@@ -8,7 +8,6 @@ them when absent). Without them the tests skip and say so.
 import base64
 
 import numpy as np
-import pytest
 
 from ._helpers import IMAGE_SIZE, NUM_CLASSES, Client, b64, decode_png, png_bytes
 
