@@ -25,9 +25,6 @@ their ratio.
 
 import argparse
 import os
-import resource
-import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -35,7 +32,8 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from pix2pix_step import _StepTimer, cpu_summary  # noqa: E402
+from pix2pix_step import (TimedRunner, _StepTimer, alternate_rounds, cpu_summary,  # noqa: E402
+                          fit_times, time_calls)
 from tfgan_pipeline import models, networks, precision  # noqa: E402
 
 
@@ -146,9 +144,9 @@ def parse_variant(text):
     return spec
 
 
-class Runner:
+class Runner(TimedRunner):
     def __init__(self, spec, size, batch):
-        self.spec, self.times, self.cpu = spec, [], []
+        super().__init__(spec)
         if spec["kind"] == "hand":
             self.step, self.params = hand_step_fn(size)
             self.batch = tuple(tf.constant(x) for x in batch)
@@ -166,24 +164,10 @@ class Runner:
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.timer = _StepTimer(1)
 
-    def run(self, n, record=True):
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu0 = usage.ru_utime + usage.ru_stime
+    def steps(self, n):
         if self.spec["kind"] == "hand":
-            times = []
-            for _ in range(n):
-                t = time.perf_counter()
-                float(self.step(*self.batch))
-                times.append(time.perf_counter() - t)
-        else:
-            self.timer.times = []
-            self.model.fit(self.ds, epochs=1, steps_per_epoch=n, verbose=0,
-                           callbacks=[self.timer])
-            times = self.timer.times
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        if record:
-            self.times += times
-            self.cpu.append((usage.ru_utime + usage.ru_stime - cpu0) / n)
+            return time_calls(lambda: float(self.step(*self.batch)), n)
+        return fit_times(self.model, self.ds, self.timer, n)
 
 
 def main():
@@ -201,24 +185,13 @@ def main():
     batch = tuple(rng.uniform(-1, 1, shape).astype("float32") for _ in range(2))
     keras.utils.set_random_seed(0)
     runners = [Runner(parse_variant(v), args.image_size, batch) for v in args.variants]
-    load = [os.getloadavg()[0]]
-    for r in runners:
-        r.run(args.warmup, record=False)
-    block = args.steps // args.rounds
-    for i in range(args.rounds):
-        for r in (runners if i % 2 == 0 else runners[::-1]):
-            r.run(block)
-        load.append(os.getloadavg()[0])
+    load = alternate_rounds(runners, args.steps, args.rounds, args.warmup)
     print(f"CycleGAN {args.image_size}x{args.image_size} ResNet-9, batch 1; {cpu_summary()}; "
           f"TF {tf.__version__}; {precision.resolve_precision('auto').describe()}")
     print(f"{args.steps} timed steps each in {args.rounds} alternating rounds after "
           f"{args.warmup} warm-up; 1-min load average {min(load):.1f}-{max(load):.1f}")
-    base = statistics.median(runners[0].times)
     for r in runners:
-        med = statistics.median(r.times)
-        print(f"{r.spec['label']:42s}: {med:.4f} s/step (median; min {min(r.times):.4f}, "
-              f"max {max(r.times):.4f}); {statistics.median(r.cpu):.3f} CPU s/step; "
-              f"{r.params:,} params; x{base / med:.2f} vs {runners[0].spec['label']}")
+        print(r.line(42, base=runners[0]))
 
 
 if __name__ == "__main__":

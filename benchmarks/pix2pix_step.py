@@ -220,11 +220,84 @@ def keras_batch_norm(*nets):
                 layer._fusable = lambda *args, **kwargs: False
 
 
-class Runner:
-    """One variant: ``run(n)`` trains ``n`` steps and appends per-step seconds."""
+def cpu_seconds():
+    """User + system CPU seconds of this process so far (all threads)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_calls(fn, n):
+    """Wall-clock seconds of each of ``n`` calls of ``fn()``."""
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return times
+
+
+def fit_times(model, dataset, timer, n):
+    """Seconds per step of ``n`` steps of ``model.fit`` (``timer``: a :class:`_StepTimer`)."""
+    timer.times = []
+    model.fit(dataset, epochs=1, steps_per_epoch=n, verbose=0, callbacks=[timer])
+    return timer.times
+
+
+class TimedRunner:
+    """One benchmarked variant; subclasses set ``params`` and implement ``steps(n)``.
+
+    ``run(n)`` times ``n`` steps and keeps their wall seconds (``times``) and the CPU
+    seconds per step of the block (``cpu``); ``record=False`` runs untimed steps (the
+    warm-up that traces the step).
+    """
+
+    def __init__(self, spec):
+        self.spec, self.times, self.cpu = spec, [], []
+
+    def steps(self, n):
+        """Runs ``n`` steps; returns the wall seconds of each."""
+        raise NotImplementedError
+
+    def run(self, n, record=True):
+        cpu0 = cpu_seconds()
+        times = self.steps(n)
+        if record:
+            self.times += times
+            self.cpu.append((cpu_seconds() - cpu0) / n)
+
+    def line(self, width, base=None):
+        """The variant's figures; ``base``: the runner the ratio is taken against."""
+        med = statistics.median(self.times)
+        text = (f"{self.spec['label']:{width}s}: {med:.4f} s/step (median; min "
+                f"{min(self.times):.4f}, max {max(self.times):.4f}); "
+                f"{statistics.median(self.cpu):.3f} CPU s/step; {self.params:,} params")
+        if base is not None:
+            text += f"; x{statistics.median(base.times) / med:.2f} vs {base.spec['label']}"
+        return text
+
+
+def alternate_rounds(runners, steps, rounds, warmup):
+    """Warms each runner up, then times ``rounds`` blocks of ``steps // rounds`` steps
+    each, reversing the order every other round so load drifts hit every variant.
+
+    Returns the 1-minute load averages: at the start and after each round.
+    """
+    load = [os.getloadavg()[0]]
+    for r in runners:
+        r.run(warmup, record=False)
+    block = steps // rounds
+    for i in range(rounds):
+        for r in (runners if i % 2 == 0 else runners[::-1]):
+            r.run(block)
+        load.append(os.getloadavg()[0])
+    return load
+
+
+class Runner(TimedRunner):
+    """One pix2pix variant: the tutorial loop or ``Pix2Pix.fit``."""
 
     def __init__(self, spec, args, batch):
-        self.spec, self.times, self.cpu = spec, [], []
+        super().__init__(spec)
         source, target = batch
         if spec["kind"] == "tutorial":
             keras.mixed_precision.set_global_policy("float32")
@@ -246,39 +319,21 @@ class Runner:
             self.timer = _StepTimer(self.k)
         keras.mixed_precision.set_global_policy("float32")
 
-    def warm_up(self, n):
-        """Untimed steps (they trace the step)."""
-        self.run(n, record=False)
-
-    def run(self, n, record=True):
+    def steps(self, n):
         """Trains ``n`` steps under this variant's Grappler options (set around every
         call, so the choice holds whether TF reads them at tracing or at each call)."""
         if self.spec.get("remap", True):
-            return self._run(n, record)
+            return self._steps(n)
         tf.config.optimizer.set_experimental_options({"remapping": False})
         try:
-            return self._run(n, record)
+            return self._steps(n)
         finally:
             tf.config.optimizer.set_experimental_options({"remapping": True})
 
-    def _run(self, n, record):
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu0 = usage.ru_utime + usage.ru_stime
+    def _steps(self, n):
         if self.spec["kind"] == "tutorial":
-            times = []
-            for _ in range(n):
-                t = time.perf_counter()
-                float(self.step(self.source, self.target))
-                times.append(time.perf_counter() - t)
-        else:
-            self.timer.times = []
-            self.model.fit(self.ds, epochs=1, steps_per_epoch=n, verbose=0,
-                           callbacks=[self.timer])
-            times = self.timer.times
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        if record:
-            self.times += times
-            self.cpu.append((usage.ru_utime + usage.ru_stime - cpu0) / n)
+            return time_calls(lambda: float(self.step(self.source, self.target)), n)
+        return fit_times(self.model, self.ds, self.timer, n)
 
 
 def cpu_summary():
@@ -317,15 +372,7 @@ def main():
     batch = tuple(rng.uniform(-1, 1, shape).astype("float32") for _ in range(2))
     keras.utils.set_random_seed(0)
     runners = [Runner(spec, args, batch) for spec in specs]
-    load = [os.getloadavg()[0]]
-    for r in runners:
-        r.warm_up(args.warmup)
-    block = args.steps // args.rounds
-    for i in range(args.rounds):
-        order = runners if i % 2 == 0 else runners[::-1]
-        for r in order:
-            r.run(block)
-        load.append(os.getloadavg()[0])
+    load = alternate_rounds(runners, args.steps, args.rounds, args.warmup)
 
     auto = precision.resolve_precision("auto")
     print(f"pix2pix {args.image_size}x{args.image_size}, batch {args.batch_size}; {cpu_summary()}; "
@@ -333,12 +380,8 @@ def main():
     print(f"{args.steps} timed steps each in {args.rounds} alternating rounds after "
           f"{args.warmup} warm-up steps; 1-min load average {min(load):.1f}-{max(load):.1f} "
           "during the run")
-    base = statistics.median(runners[0].times)
     for r in runners:
-        med = statistics.median(r.times)
-        print(f"{r.spec['label']:48s}: {med:.4f} s/step (median; min {min(r.times):.4f}, "
-              f"max {max(r.times):.4f}); {statistics.median(r.cpu):.3f} CPU s/step; "
-              f"{r.params:,} params; x{base / med:.2f} vs {runners[0].spec['label']}")
+        print(r.line(48, base=runners[0]))
 
 
 if __name__ == "__main__":

@@ -35,9 +35,7 @@ setting.
 
 import argparse
 import os
-import resource
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -107,12 +105,11 @@ def _init(module):
         nn.init.zeros_(module.bias)
 
 
-class TorchRunner:
+class TorchRunner(pix2pix_step.TimedRunner):
     def __init__(self, setting, size, batch):
-        self.spec = {"label": f"PyTorch {torch.__version__} {setting}"}
+        super().__init__({"label": f"PyTorch {torch.__version__} {setting}"})
         setting, _, threads = setting.partition("_t")
         self.threads = int(threads) if threads else torch.get_num_threads()
-        self.times, self.cpu = [], []
         self.netG, self.netD = unet_256(), patchgan_70()
         self.netG.apply(_init)
         self.netD.apply(_init)
@@ -150,23 +147,13 @@ class TorchRunner:
             p.requires_grad_(True)
         return loss_d.item()
 
-    def run(self, n, record=True):
+    def steps(self, n):
         default_threads = torch.get_num_threads()
         torch.set_num_threads(self.threads)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        cpu0 = usage.ru_utime + usage.ru_stime
-        times = []
         try:
-            for _ in range(n):
-                t = time.perf_counter()
-                self.step()
-                times.append(time.perf_counter() - t)
+            return pix2pix_step.time_calls(self.step, n)
         finally:
             torch.set_num_threads(default_threads)
-        usage = resource.getrusage(resource.RUSAGE_SELF)
-        if record:
-            self.times += times
-            self.cpu.append((usage.ru_utime + usage.ru_stime - cpu0) / n)
 
 
 def main():
@@ -183,23 +170,13 @@ def main():
     torch.manual_seed(0)
     library = pix2pix_step.Runner(pix2pix_step.parse_variant("library"), args, batch)
     runners = [library] + [TorchRunner(s, args.image_size, batch) for s in args.torch_settings]
-    load = [os.getloadavg()[0]]
-    for r in runners:
-        r.run(args.warmup, record=False)
-    block = args.steps // args.rounds
-    for i in range(args.rounds):
-        for r in (runners if i % 2 == 0 else runners[::-1]):
-            r.run(block)
-        load.append(os.getloadavg()[0])
+    load = pix2pix_step.alternate_rounds(runners, args.steps, args.rounds, args.warmup)
     print(f"pix2pix {args.image_size}x{args.image_size}, batch 1; {pix2pix_step.cpu_summary()}; "
           f"torch default threads {torch.get_num_threads()}; {args.steps} timed steps each in "
           f"{args.rounds} alternating rounds; 1-min load average {min(load):.1f}-{max(load):.1f}")
-    meds = {}
+    meds = {r.spec["label"]: statistics.median(r.times) for r in runners}
     for r in runners:
-        meds[r.spec["label"]] = med = statistics.median(r.times)
-        print(f"{r.spec['label']:48s}: {med:.4f} s/step (median; min {min(r.times):.4f}, "
-              f"max {max(r.times):.4f}); {statistics.median(r.cpu):.3f} CPU s/step; "
-              f"{r.params:,} params")
+        print(r.line(48))
     best = min((m, k) for k, m in meds.items() if k.startswith("PyTorch"))
     print(f"library default vs fastest PyTorch setting ({best[1]}): "
           f"x{best[0] / meds[library.spec['label']]:.2f}")

@@ -18,7 +18,6 @@ memory never inflates another's.
 import argparse
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,7 @@ def child(size, batch, steps, warmup, precision_name):
     import numpy as np  # noqa: PLC0415
     import tensorflow as tf  # noqa: PLC0415
 
-    from pix2pix_step import _StepTimer  # noqa: PLC0415
+    from pix2pix_step import _StepTimer, cpu_seconds, fit_times  # noqa: PLC0415
     from tfgan_pipeline import models, networks, precision  # noqa: PLC0415
 
     choice = precision.resolve_precision(precision_name)
@@ -43,18 +42,12 @@ def child(size, batch, steps, warmup, precision_name):
     pair = tuple(rng.uniform(-1, 1, (batch, size, size, 3)).astype("float32") for _ in range(2))
     ds = tf.data.Dataset.from_tensors(pair).repeat().prefetch(2)
     model.fit(ds, epochs=1, steps_per_epoch=warmup, verbose=0)
-    timer = _StepTimer(1)
-    cpu0 = _cpu_seconds()
-    model.fit(ds, epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[timer])
-    cpu = (_cpu_seconds() - cpu0) / steps
+    cpu0 = cpu_seconds()
+    times = fit_times(model, ds, _StepTimer(1), steps)
+    cpu = (cpu_seconds() - cpu0) / steps
     params = model.generator.count_params() + model.discriminator.count_params()
-    print(json.dumps({"s_per_step": statistics.median(timer.times), "policy": choice.policy,
+    print(json.dumps({"s_per_step": statistics.median(times), "policy": choice.policy,
                       "params": params, "cpu_s_per_step": cpu}))
-
-
-def _cpu_seconds():
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 def main():
