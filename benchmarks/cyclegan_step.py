@@ -1,7 +1,7 @@
 r"""CycleGAN train-step time: the library's default path vs a minimal hand-written loop.
 
 Both train CycleGAN at 256x256, batch 1 (Zhu et al., ICCV 2017, Sec. 4 and appendix
-7.2): two ResNet-9 generators (c7s1-64, d128, d256, 9 x R256, u128, u64, c7s1-3;
+7.2): two ResNet-9 generators (c7s1-64, d128, d256, 9 x R256 (6 below 256 px), u128, u64, c7s1-3;
 reflection padding, instance norm) and two 70x70 PatchGANs (instance norm),
 least-squares GAN loss, cycle loss x10, identity loss x5, Adam 2e-4 / beta1 0.5,
 both players updated from one shared forward pass. Run in one process, in
@@ -57,6 +57,11 @@ def init():
     return keras.initializers.RandomNormal(0.0, 0.02)
 
 
+def hand_blocks(size):
+    """Residual blocks of the paper's generator: 9 from 256x256, 6 below (App. 7.2)."""
+    return 9 if size >= 256 else 6
+
+
 def hand_generator(size):
     def conv(x, filters, kernel, stride=1, pad=0, act=True):
         if pad:
@@ -70,7 +75,7 @@ def hand_generator(size):
     x = conv(inp, 64, 7, pad=3)
     x = conv(x, 128, 3, 2)
     x = conv(x, 256, 3, 2)
-    for _ in range(9):
+    for _ in range(hand_blocks(size)):
         x = keras.layers.Add()([x, conv(conv(x, 256, 3, pad=1), 256, 3, pad=1, act=False)])
     for filters in (128, 64):
         x = keras.layers.Conv2DTranspose(filters, 3, 2, "same", use_bias=False,
@@ -186,7 +191,7 @@ def main():
     keras.utils.set_random_seed(0)
     runners = [Runner(parse_variant(v), args.image_size, batch) for v in args.variants]
     load = alternate_rounds(runners, args.steps, args.rounds, args.warmup)
-    print(f"CycleGAN {args.image_size}x{args.image_size} ResNet-9, batch 1; {cpu_summary()}; "
+    print(f"CycleGAN {args.image_size}x{args.image_size} ResNet-{hand_blocks(args.image_size)}, batch 1; {cpu_summary()}; "
           f"TF {tf.__version__}; {precision.resolve_precision('auto').describe()}")
     print(f"{args.steps} timed steps each in {args.rounds} alternating rounds after "
           f"{args.warmup} warm-up; 1-min load average {min(load):.1f}-{max(load):.1f}")
