@@ -22,6 +22,7 @@ setuptools.setup(
         "matplotlib>=3.8",
         "scipy>=1.11",
         "pillow>=10",
+        "isal>=1.6",
     ],
     extras_require={"test": ["pytest>=8", "selenium>=4.20,<5"]},
 )

@@ -2,15 +2,18 @@
 
 Runs :func:`tfgan_pipeline.preprocess.run_preprocess` on a folder of A|B images
 (default: the pix2pix maps train split, Isola et al., CVPR 2017) at load size 286,
-once per worker setting (default: 1 worker in-memory, then 2 worker processes in
-``multi_processing`` mode), each into a fresh temp folder, and prints pairs/s.
-The wall time includes pipeline start-up (for worker processes: starting them and
-importing TensorFlow in each). CPU seconds (this process + finished worker
-processes) are printed too: unlike pairs/s they do not depend on what else the
-machine is running.
+once per worker setting (default: 1 worker in-memory, then 2 workers: threads, the
+library's default, or processes with ``--running_mode multi_processing``), each into
+a fresh temp folder, and prints pairs/s. The wall time includes pipeline start-up
+(for worker processes: starting them; the workers import no TensorFlow).
+TensorFlow is imported before the first timed run: the driver lists and checks
+files with ``tf.io.gfile``, and every pipeline that runs ExampleGen has it loaded
+already, so no run pays the ~5 s import. CPU seconds (this process + finished
+worker processes) are printed too: unlike pairs/s they do not depend on what else
+the machine is running.
 
     python benchmarks/preprocess_throughput.py [--data_dir DIR] [--limits 0] [--workers 1 2]
-        [--rounds 1]
+        [--rounds 1] [--num_shards 0] [--jpeg_draft]
 
 ``--limits 100 500 0`` times the first 100, the first 500 and all files (how the
 wall time grows with the input); ``--rounds 2`` repeats the whole set, alternating
@@ -25,6 +28,8 @@ import shutil
 import statistics
 import tempfile
 import time
+
+import tensorflow as tf  # noqa: F401 - imported up front, see the module doc
 
 from tfgan_pipeline.preprocess import PreprocessConfig
 from tfgan_pipeline.preprocess import run_preprocess
@@ -54,7 +59,13 @@ def main():
     parser.add_argument("--limits", type=int, nargs="+", default=[0],
                         help="use only the first N files (0: all); several: one run each")
     parser.add_argument("--load_size", type=int, default=286)
-    parser.add_argument("--num_shards", type=int, default=4)
+    parser.add_argument("--num_shards", type=int, default=0,
+                        help="files per split (0, the default: one per bundle, no shuffle)")
+    parser.add_argument("--running_mode", default=None,
+                        choices=["multi_threading", "multi_processing"],
+                        help="DirectRunner mode for > 1 worker (default: the library's, threads)")
+    parser.add_argument("--jpeg_draft", action="store_true",
+                        help="decode the JPEGs at a reduced DCT scale (not pixel-identical)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="DirectRunner worker counts to time, in order")
     parser.add_argument("--rounds", type=int, default=1, help="repeats, alternating worker order")
@@ -62,11 +73,14 @@ def main():
     if not os.path.isdir(args.data_dir):
         parser.error(f"--data_dir {args.data_dir} is not a folder")
 
+    mode_args = (f"--direct_running_mode={args.running_mode}",) if args.running_mode else ()
     scratch = tempfile.mkdtemp(prefix="preprocess_bench_")
     rates = {}
     try:
         print(f"data: {os.path.abspath(args.data_dir)}; load_size {args.load_size}; "
-              f"cpus {os.cpu_count()}; 1-min load average {os.getloadavg()[0]:.1f}", flush=True)
+              f"num_shards {args.num_shards}; jpeg_draft {args.jpeg_draft}; "
+              f"running mode {args.running_mode or 'default (multi_threading)'}; "
+              f"TF {tf.__version__}; cpus {os.cpu_count()}; 1-min load average {os.getloadavg()[0]:.1f}", flush=True)
         for r in range(args.rounds):
             for limit in args.limits:
                 data_dir = args.data_dir
@@ -79,7 +93,9 @@ def main():
                     shutil.rmtree(out, ignore_errors=True)
                     config = PreprocessConfig(data_dir=data_dir, output_dir=out,
                                               load_size=args.load_size,
-                                              num_shards=args.num_shards, num_workers=workers)
+                                              num_shards=args.num_shards, num_workers=workers,
+                                              jpeg_draft=args.jpeg_draft,
+                                              beam_pipeline_args=mode_args)
                     start, cpu_start = time.perf_counter(), _cpu_seconds()
                     result = run_preprocess(config, verbose=False)
                     seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu_start

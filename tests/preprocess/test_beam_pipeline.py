@@ -209,7 +209,11 @@ def _config(tmp_path, **kwargs):
 def test_pipeline_flags(tmp_path):
     assert beam_pipeline.pipeline_flags(_config(tmp_path)) == ["--runner=DirectRunner"]
     assert beam_pipeline.pipeline_flags(_config(tmp_path, num_workers=3)) == [
-        "--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=3"]
+        "--runner=DirectRunner", "--direct_running_mode=multi_threading", "--direct_num_workers=3"]
+    processes = ("--direct_running_mode=multi_processing",)
+    assert beam_pipeline.pipeline_flags(_config(
+        tmp_path, num_workers=2, beam_pipeline_args=processes)) == [
+        "--runner=DirectRunner", *processes, "--direct_num_workers=2"]
     dataflow = ("--runner=DataflowRunner", "--project=p", "--temp_location=gs://b/t")
     flags = beam_pipeline.pipeline_flags(_config(tmp_path, beam_pipeline_args=dataflow))
     assert flags == list(dataflow)
@@ -217,12 +221,32 @@ def test_pipeline_flags(tmp_path):
         beam_pipeline.pipeline_flags(_config(tmp_path, num_workers=2, beam_pipeline_args=dataflow))
 
 
+def test_default_shards_are_one_file_per_bundle_and_an_empty_split_gets_a_file(tmp_path):
+    data = tmp_path / "data"
+    (data / "train").mkdir(parents=True)
+    (data / "val").mkdir()
+    for i in range(3):
+        save_image(data / "train" / f"{i}.png", np.concatenate([solid(RED), solid(BLUE)], 1))
+    config = beam_pipeline.PreprocessConfig(data_dir=str(data), output_dir=str(tmp_path / "o"),
+                                            load_size=4)
+    assert config.num_shards == 0 and not config.jpeg_draft
+    result = beam_pipeline.run_preprocess(config, verbose=False)
+    assert result.records_per_split == {"train": 3, "val": 0}
+    assert result.stats["jpeg_draft"] is False
+    for split, count in (("train", 3), ("val", 0)):
+        files = result.tfrecords[split]
+        assert len(files) >= 1  # the runner's bundles decide how many
+        records = list(tf.data.TFRecordDataset(list(files), compression_type="GZIP"))
+        assert len(records) == count
+
+
 @pytest.mark.parametrize("kwargs,error,match", [
     ({"layout": "cyclegan"}, ValueError, "layout"),
     ({"direction": "AB"}, ValueError, "direction"),
     ({"load_size": 0}, ValueError, "load_size"),
     ({"val_fraction": 1.0}, ValueError, "val_fraction"),
-    ({"num_shards": 0}, ValueError, "num_shards"),
+    ({"num_shards": -1}, ValueError, "num_shards"),
+    ({"jpeg_draft": 1}, ValueError, "jpeg_draft"),
     ({"beam_pipeline_args": "--runner=DirectRunner"}, TypeError, "sequence of flag strings"),
 ])
 def test_config_validation(tmp_path, kwargs, error, match):

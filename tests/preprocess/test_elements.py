@@ -130,6 +130,63 @@ def test_example_bytes_use_the_shared_schema():
     np.testing.assert_array_equal(parsed["input_image"].numpy(), _solid(RED, 4, 4))
 
 
+def _smooth_ab(height=96, half=96):
+    """A smooth A|B image (gradients, so a JPEG of it is close to the pixels)."""
+    y, x = np.mgrid[0:height, 0:2 * half]
+    return np.stack([x * 255 // (2 * half), y * 255 // height, (x + y) % 256 // 2], -1)
+
+
+def test_jpeg_draft_decodes_at_a_reduced_scale_close_to_the_reference():
+    data = _jpeg(_smooth_ab())
+    exact = elements.process_pix2pix_file("/d/s.jpg", data, "train", 40, "AtoB")
+    draft = elements.process_pix2pix_file("/d/s.jpg", data, "train", 40, "AtoB", jpeg_draft=True)
+    # 192x96 covers 2 x 40x40 at 1/2 (96x48), not at 1/4 (48x24): the decoder reduced it.
+    image = elements.decode_rgb(data, (80, 40), 2)
+    assert image.size == (96, 48) and image.info["source_size"] == (192, 96)
+    assert elements.decode_rgb(data).size == (192, 96)
+    assert elements.draft_scale((192, 96), (24, 12), 2) == 8
+    assert elements.draft_scale((200, 96), (24, 12), 2) == 4  # 200 / 16 is not whole
+    assert elements.draft_scale((202, 96), (24, 12), 2) == 1  # 101 per half: odd
+    for name in ("input_png", "target_png"):
+        a = _decode(getattr(exact, name)).astype(float)
+        b = _decode(getattr(draft, name)).astype(float)
+        assert a.shape == b.shape == (40, 40, 3)
+        assert 0 < np.abs(a - b).mean() < 3  # another resampling, not another image
+    assert exact.source_size == draft.source_size == (192, 96)
+
+
+def test_jpeg_draft_in_the_ab_layout_keeps_sizes_and_rejects():
+    a, b = _jpeg(_smooth_ab(64, 32)), _jpeg(_smooth_ab(64, 32)[::-1])
+    files = [("A", "/d/A/1.jpg", a), ("B", "/d/B/1.jpg", b)]
+    out, = elements.process_ab_pair("train", "1.jpg", files, 16, "AtoB", jpeg_draft=True)
+    assert out.source_size == (64, 64) and _decode(out.input_png).shape == (16, 16, 3)
+    small = [("A", "/d/A/2.jpg", a), ("B", "/d/B/2.jpg", _jpeg(_smooth_ab(32, 16)))]
+    rejects = elements.process_ab_pair("train", "2.jpg", small, 16, "AtoB", jpeg_draft=True)
+    assert [r.reason for r in rejects] == ["size_mismatch"] * 2
+    assert "A is 64x64, B is 32x32" in rejects[0].detail
+
+
+def test_jpeg_draft_leaves_other_formats_and_small_images_alone():
+    png = _png(_smooth_ab(16, 16))
+    assert (elements.process_pix2pix_file("/d/s.png", png, "train", 12, "AtoB", True)
+            == elements.process_pix2pix_file("/d/s.png", png, "train", 12, "AtoB"))
+    jpeg = _jpeg(_smooth_ab(16, 16))  # 32x16 cannot shrink and still cover 2 x 12x12
+    assert (elements.process_pix2pix_file("/d/s.jpg", jpeg, "train", 12, "AtoB", True)
+            == elements.process_pix2pix_file("/d/s.jpg", jpeg, "train", 12, "AtoB"))
+
+
+def test_encoded_png_is_the_exact_pixels_for_every_decoder():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(3)
+    for array, mode in ((rng.integers(0, 256, (37, 23, 3)), "RGB"),
+                        (rng.integers(0, 256, (19, 41)), "L")):
+        png = elements.encode_png(Image.fromarray(array.astype(np.uint8), mode))
+        np.testing.assert_array_equal(_decode(png), array)
+        decoded = tf.io.decode_png(png, channels=3 if mode == "RGB" else 1).numpy()
+        np.testing.assert_array_equal(decoded.reshape(array.shape), array)
+
+
 def _truncated_jpeg():
     rng = np.random.default_rng(0)
     data = _jpeg(rng.integers(0, 256, (32, 64, 3)))

@@ -335,7 +335,7 @@ def _config(tmp_path, **kwargs):
 def test_pipeline_flags_are_shared_with_the_paired_pipeline(tmp_path):
     from tfgan_pipeline.preprocess import beam_common
     assert beam_common.pipeline_flags(_config(tmp_path, num_workers=2)) == [
-        "--runner=DirectRunner", "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+        "--runner=DirectRunner", "--direct_running_mode=multi_threading", "--direct_num_workers=2"]
     args = ("--runner=DataflowRunner", "--project=p")
     assert beam_common.pipeline_flags(_config(tmp_path, beam_pipeline_args=args)) == list(args)
 
@@ -349,7 +349,7 @@ def test_pipeline_flags_are_shared_with_the_paired_pipeline(tmp_path):
     ({"channels": 4}, ValueError, "channels"),
     ({"eval_fraction": 1.0}, ValueError, "eval_fraction"),
     ({"unpaired_test_fraction": -0.1}, ValueError, "unpaired_test_fraction"),
-    ({"num_shards": 0}, ValueError, "num_shards"),
+    ({"num_shards": -1}, ValueError, "num_shards"),
     ({"beam_pipeline_args": "--runner=DirectRunner"}, TypeError, "sequence of flag strings"),
 ])
 def test_config_validation(tmp_path, kwargs, error, match):

@@ -1,7 +1,7 @@
-"""run_preprocess with 2 DirectRunner worker processes (multi_processing mode).
+"""run_preprocess with 2 DirectRunner workers: threads (the default) and processes.
 
-Kept apart from test_beam_pipeline.py: each worker process imports TensorFlow to
-build tf.train.Example protos, which costs ~10 s per worker on 2 cores.
+Kept apart from test_beam_pipeline.py: each worker process starts a Python
+interpreter and imports Beam (no TensorFlow), a few seconds per worker on 2 cores.
 """
 
 import os
@@ -14,8 +14,9 @@ from tfgan_pipeline.preprocess import beam_pipeline
 pytestmark = pytest.mark.slow
 
 
-def test_overwrite_with_two_workers_gives_the_same_records(flat_data):
-    out = flat_data.root / "out_mp"
+@pytest.mark.parametrize("mode", ["multi_threading", "multi_processing"])
+def test_overwrite_with_two_workers_gives_the_same_records(flat_data, mode, tmp_path):
+    out = tmp_path / "out_mp"
     (out / "tfrecords").mkdir(parents=True)  # leftovers of an interrupted run: no config.json
     (out / "stats.json").write_text("{}")
     kwargs = dict(data_dir=flat_data.data_dir, output_dir=str(out), val_fraction=0.3, num_shards=1)
@@ -24,8 +25,11 @@ def test_overwrite_with_two_workers_gives_the_same_records(flat_data):
         beam_pipeline.PreprocessConfig(load_size=4, **kwargs), verbose=False)
     assert first.records_per_split == {"train": 8, "val": 2} and not first.reused
 
-    config = beam_pipeline.PreprocessConfig(load_size=6, num_workers=2, **kwargs)
-    assert "--direct_num_workers=2" in beam_pipeline.pipeline_flags(config)
+    args = () if mode == "multi_threading" else (f"--direct_running_mode={mode}",)
+    config = beam_pipeline.PreprocessConfig(load_size=6, num_workers=2, beam_pipeline_args=args,
+                                            **kwargs)
+    flags = beam_pipeline.pipeline_flags(config)
+    assert "--direct_num_workers=2" in flags and f"--direct_running_mode={mode}" in flags
     second = beam_pipeline.run_preprocess(config, overwrite=True, verbose=False)
     assert second.records_per_split == first.records_per_split
     assert flat_data.rejects(second.rejects_path) == dict(flat_data.bad)
@@ -33,4 +37,4 @@ def test_overwrite_with_two_workers_gives_the_same_records(flat_data):
     assert names == sorted(set(flat_data.good) - flat_data.val_at_0_3)
     _, input_image, _ = flat_data.records(second.tfrecords["val"])[0]
     assert input_image.shape == (6, 6, 3)  # the load_size 4 output was replaced
-    assert sorted(os.listdir(flat_data.root)) == ["data", "out_mp"]  # no temp or old folders
+    assert os.listdir(tmp_path) == ["out_mp"]  # no temp or old folders

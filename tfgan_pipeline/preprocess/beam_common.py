@@ -8,7 +8,7 @@ CycleGAN's unpaired domains, Zhu et al., ICCV 2017) both use:
 * path helpers and argument checks for their frozen configs;
 * :func:`pipeline_flags`: explicit Beam flags (the DirectRunner unless
   ``beam_pipeline_args`` names a runner; ``num_workers > 1`` selects its
-  ``multi_processing`` mode), never read from ``sys.argv``;
+  ``multi_threading`` mode unless told otherwise), never read from ``sys.argv``;
 * :func:`input_fingerprint` and :class:`ReadBytesFn` (unreadable files become rejects);
 * the named composites :func:`WriteSplitTFRecords` (one folder of GZIP shards per
   output folder), :func:`WriteRejects` (``rejects.jsonl``) and :func:`WriteStats`
@@ -126,8 +126,8 @@ class BeamRunConfig:
     def _check_run_fields(self, input_name=None):
         """Checks the shared fields; ``input_name`` names the input folder field (if any),
         which must lie apart from ``output_dir`` and hold no glob characters."""
-        for name in ("num_shards", "num_workers"):
-            check_int(name, getattr(self, name), 1)
+        check_int("num_shards", self.num_shards, 0)
+        check_int("num_workers", self.num_workers, 1)
         object.__setattr__(self, "beam_pipeline_args", check_beam_args(self.beam_pipeline_args))
         if input_name is None:
             return
@@ -154,7 +154,13 @@ def pipeline_flags(config):
     """Explicit Beam flags for ``config`` (never read from ``sys.argv``).
 
     ``--runner=DirectRunner`` unless ``config.beam_pipeline_args`` names a runner; with
-    ``config.num_workers > 1`` adds the DirectRunner's ``multi_processing`` flags.
+    ``config.num_workers > 1`` adds ``--direct_num_workers`` and, unless the args set
+    ``--direct_running_mode`` themselves, ``multi_threading``: the per-element work
+    (Pillow's decode and resize, ISA-L's deflate) releases the GIL, so worker threads
+    scale without starting processes. On the 1,096 maps pairs 2 threads were 1.7x one
+    worker, where 2 processes (``--direct_running_mode=multi_processing``) were 1.5x:
+    each process starts a Python interpreter and imports Beam, and every element
+    crosses the runner's data plane (BUILD.md "Performance").
 
     Raises:
       ValueError: if ``num_workers > 1`` with a runner other than the DirectRunner
@@ -174,8 +180,10 @@ def pipeline_flags(config):
         if runner.lower() not in ("directrunner", "direct"):
             raise ValueError(f"num_workers={config.num_workers} applies to the DirectRunner only; "
                              f"for {runner} set its worker flags in beam_pipeline_args.")
-        args += ["--direct_running_mode=multi_processing",
-                 f"--direct_num_workers={config.num_workers}"]
+        if not any(a == "--direct_running_mode" or a.startswith("--direct_running_mode=")
+                   for a in args):
+            args.append("--direct_running_mode=multi_threading")
+        args.append(f"--direct_num_workers={config.num_workers}")
     return args
 
 
@@ -262,9 +270,12 @@ def WriteSplitTFRecords(records, tfrecord_dir, splits, num_shards,  # pylint: di
     Args:
       records: PCollection of objects with ``to_example_bytes()``.
       tfrecord_dir: the ``tfrecords`` folder.
-      splits: every output folder name; each gets ``num_shards`` files, even when
+      splits: every output folder name; each gets at least one file, even when
         empty, so readers can rely on the layout.
-      num_shards: files per folder.
+      num_shards: files per folder, or ``0``: one file per bundle, written by the worker
+        that made the bundle's records. A fixed count adds Beam's shuffle of every
+        record to a shard key; on the maps pairs with 2 DirectRunner worker processes
+        that shuffle (400 MB of PNG bytes through the runner) made the run 1.3x slower.
       folder_of: record -> its folder name in ``splits`` (default: ``record.split``).
 
     Returns:

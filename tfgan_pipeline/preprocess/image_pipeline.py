@@ -72,8 +72,11 @@ class ImagePreprocessConfig(beam_common.BeamRunConfig):
       unpaired_test_fraction: ``pix2pix_unpaired``: share of files held out with both
         halves as ``testA``/``testB``.
       data_dir: TensorFlow Datasets ``data_dir`` (``None``: TFDS' default).
-      num_shards: TFRecord files per output folder.
-      num_workers: DirectRunner worker processes; ``> 1`` uses ``multi_processing``.
+      num_shards: TFRecord files per output folder (``0``: one per bundle, no shuffle;
+        see :func:`~tfgan_pipeline.preprocess.beam_common.WriteSplitTFRecords`).
+      num_workers: DirectRunner workers; ``> 1`` runs them as threads unless
+        ``beam_pipeline_args`` sets ``--direct_running_mode`` (see
+        :func:`~tfgan_pipeline.preprocess.beam_common.pipeline_flags`).
       beam_pipeline_args: extra Beam flags passed through verbatim.
     """
     source: str
