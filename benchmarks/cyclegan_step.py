@@ -17,7 +17,9 @@ their ratio.
   ``models.CycleGAN`` via ``compile_preset`` (fused Adam, linear-decay schedule) under
   the policy ``--precision=auto`` picks, ``model.fit``.
 
-``--variants`` as in ``pix2pix_step.py`` (``library:float32:unfused`` ...).
+``--variants`` as in ``pix2pix_step.py`` (``library:float32:unfused`` ...);
+``:kerasin`` trains the instance-norm layers with Keras' ``GroupNormalization`` ops
+instead of the fused kernel (``networks.instance_norm``): what that kernel bought.
 
   .venv/bin/python benchmarks/cyclegan_step.py [--image_size 256] [--steps 8]
       [--rounds 4] [--warmup 2] [--variants hand library ...]
@@ -35,6 +37,7 @@ import tensorflow as tf  # noqa: E402
 from pix2pix_step import (TimedRunner, _StepTimer, alternate_rounds, cpu_summary,  # noqa: E402
                           fit_times, time_calls)
 from tfgan_pipeline import models, networks, precision  # noqa: E402
+from tfgan_pipeline.networks.instance_norm import FusedInstanceNormalization  # noqa: E402
 
 
 # ------------------------------------------------------------ the hand-written loop
@@ -134,9 +137,11 @@ def parse_variant(text):
     parts = text.split(":")
     if parts[0] == "hand":
         return {"kind": "hand", "label": "hand-written loop (fp32)"}
-    spec = {"kind": "library", "precision": "auto", "fused": True}
+    spec = {"kind": "library", "precision": "auto", "fused": True, "fused_in": True}
     for part in parts[1:]:
-        if part in precision.PRECISIONS:
+        if part == "kerasin":
+            spec["fused_in"] = False
+        elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
             spec["fused"] = part == "fused"
@@ -145,8 +150,17 @@ def parse_variant(text):
     spec["policy"] = precision.resolve_precision(spec["precision"]).policy
     auto = " (auto)" if spec["precision"] == "auto" else ""
     spec["label"] = (f"library {spec['policy']}{auto}, "
-                     f"{'fused' if spec['fused'] else 'unfused'} Adam")
+                     f"{'fused' if spec['fused'] else 'unfused'} Adam"
+                     + ("" if spec["fused_in"] else ", Keras instance norm"))
     return spec
+
+
+def keras_instance_norm(*nets):
+    """Makes the networks' FusedInstanceNormalization layers take Keras' own ops."""
+    for net in nets:
+        for layer in net.layers:
+            if isinstance(layer, FusedInstanceNormalization):
+                layer._fusable = lambda *args, **kwargs: False
 
 
 class Runner(TimedRunner):
@@ -165,6 +179,8 @@ class Runner(TimedRunner):
                 models.CycleGAN(*gens, *discs, image_shape=(size, size, 3)),
                 learning_rate=models.LinearDecayToZero(2e-4, 200_000), fused_adam=spec["fused"])
             keras.mixed_precision.set_global_policy("float32")
+            if not spec["fused_in"]:
+                keras_instance_norm(*gens, *discs)
             self.params = sum(n.count_params() for n in gens + discs)
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.timer = _StepTimer(1)

@@ -13,7 +13,8 @@ convolutions (reflection padding 1, instance norm, ReLU after the first);
 has no normalisation and a tanh. "We use 6 residual blocks for 128x128 training
 images, and 9 residual blocks for 256x256 or higher-resolution training images."
 Weights are initialised from N(0, 0.02) (appendix 7.1). Instance normalisation is
-Keras' ``GroupNormalization(groups=-1)`` (one group per channel).
+Keras' ``GroupNormalization(groups=-1)`` (one group per channel) on a fused kernel
+(:mod:`tfgan_pipeline.networks.instance_norm`).
 """
 
 import keras

@@ -69,6 +69,7 @@ import math
 import keras
 
 from tfgan_pipeline.networks.batch_norm import FusedBatchNormalization
+from tfgan_pipeline.networks.instance_norm import FusedInstanceNormalization
 
 #: Filters stop doubling at ``MAX_FILTER_MULTIPLIER * base_filters`` (512 for 64).
 MAX_FILTER_MULTIPLIER = 8
@@ -91,7 +92,8 @@ def norm_layer(kind, name, sync_batch_norm=True):
 
     Args:
       kind: ``"batch"`` (the paper), ``"instance"`` (per-example, per-channel
-        statistics; a GroupNormalization with one group per channel) or ``"none"``.
+        statistics; a GroupNormalization with one group per channel, on the fused
+        kernel of :mod:`tfgan_pipeline.networks.instance_norm`) or ``"none"``.
       name: layer name.
       sync_batch_norm: synchronise BatchNorm statistics across replicas.
 
@@ -104,9 +106,9 @@ def norm_layer(kind, name, sync_batch_norm=True):
             momentum=0.9, epsilon=1e-5, synchronized=sync_batch_norm,
             gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name)
     if kind == "instance":
-        return keras.layers.GroupNormalization(
-            groups=-1, epsilon=1e-5,
-            gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02), name=name)
+        return FusedInstanceNormalization(
+            epsilon=1e-5, gamma_initializer=keras.initializers.RandomNormal(1.0, 0.02),
+            name=name)
     return None
 
 
