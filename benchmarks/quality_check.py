@@ -13,6 +13,13 @@ on the hash-split validation pairs. Variants:
   fused BatchNorm kernel of ``networks.batch_norm``);
 * ``mixed_bfloat16:fused`` -- the default on AMX / AVX512-BF16 CPUs.
 
+``--model cyclegan`` trains CycleGAN (Zhu et al. 2017: ResNet generators, instance
+norm, 70x70 PatchGANs) on the same stream, the pair's two images as its domains A
+and B, and scores ``G: A -> B`` by the same held-out L1. Its variants:
+``float32:unfused:kerasin`` (reference: Keras' Adam, Keras' ``GroupNormalization``
+ops), ``float32:fused:kerasin`` (fused Adam alone), ``float32:fused`` (the default:
+fused Adam and the fused instance-norm kernel of ``networks.instance_norm``).
+
 A faster path passes when its mean L1 over the seeds is within 2% of the
 reference's; the spread between seeds of the reference is printed beside it (the
 size of the noise the 2% has to be read against).
@@ -32,6 +39,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from cyclegan_step import keras_instance_norm  # noqa: E402
 from pix2pix_step import keras_batch_norm  # noqa: E402
 from tfgan_pipeline import models, networks  # noqa: E402
 from tfgan_pipeline.data import paired  # noqa: E402
@@ -39,12 +47,38 @@ from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: 
 
 _DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                              "data", "maps", "train")
-VARIANTS = ("float32:unfused:kerasbn", "float32:fused:kerasbn", "float32:fused",
-            "mixed_bfloat16:fused")
+VARIANTS = {"pix2pix": ("float32:unfused:kerasbn", "float32:fused:kerasbn", "float32:fused",
+                        "mixed_bfloat16:fused"),
+            "cyclegan": ("float32:unfused:kerasin", "float32:fused:kerasin", "float32:fused")}
 
 
-def held_out_l1(model, pattern, image_size):
-    translate = tf.function(model.translate_fn("batch_stats"))
+def build_pix2pix(args, rest, fused):
+    gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
+    disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
+    if rest == ["kerasbn"]:
+        keras_batch_norm(gen, disc)
+    elif rest:
+        raise ValueError(f"unknown pix2pix variant part {rest}")
+    model = models.compile_preset(models.Pix2Pix(gen, disc), fused_adam=fused)
+    return model, model.translate_fn("batch_stats")
+
+
+def build_cyclegan(args, rest, fused):
+    size, f = args.image_size, args.base_filters
+    gens = [networks.resnet_generator(size, 3, base_filters=f, name=n) for n in ("g_ab", "g_ba")]
+    discs = [networks.patchgan_discriminator(size, input_channels=0, target_channels=3,
+                                             base_filters=f, norm="instance", name=n)
+             for n in ("d_a", "d_b")]
+    if rest == ["kerasin"]:
+        keras_instance_norm(*gens, *discs)
+    elif rest:
+        raise ValueError(f"unknown cyclegan variant part {rest}")
+    model = models.CycleGAN(*gens, *discs, image_shape=(size, size, 3))
+    return models.compile_preset(model, fused_adam=fused), lambda x: model.translate(x)
+
+
+def held_out_l1(translate, pattern, image_size):
+    """Mean |translate(source) - target| on 0-255 over the held-out pairs."""
     total, count = 0.0, 0
     for source, target in paired.paired_eval_dataset(pattern, 1, image_size):
         out = translate(source)
@@ -57,20 +91,15 @@ def train(variant, seed, args, result):
     policy, fused, *rest = variant.split(":")
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(seed)
-    gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
-    disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
-    if rest == ["kerasbn"]:
-        keras_batch_norm(gen, disc)
-    elif rest:
-        raise ValueError(f"unknown variant {variant!r}")
-    model = models.compile_preset(models.Pix2Pix(gen, disc), fused_adam=(fused == "fused"))
+    build = build_pix2pix if args.model == "pix2pix" else build_cyclegan
+    model, translate = build(args, rest, fused == "fused")
     keras.mixed_precision.set_global_policy("float32")
     ds = paired.paired_train_dataset(result.file_pattern("train"), 1, args.image_size,
                                      args.load_size, seed=seed)
     start = time.perf_counter()
     model.fit(ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
     seconds = time.perf_counter() - start
-    return held_out_l1(model, result.file_pattern("val"), args.image_size), seconds
+    return held_out_l1(tf.function(translate), result.file_pattern("val"), args.image_size), seconds
 
 
 def main():
@@ -83,14 +112,17 @@ def main():
     p.add_argument("--base_filters", type=int, default=32)
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--variants", nargs="+", default=list(VARIANTS))
+    p.add_argument("--model", choices=sorted(VARIANTS), default="pix2pix")
+    p.add_argument("--variants", nargs="+", default=None, help="default: the model's VARIANTS")
     args = p.parse_args()
+    args.variants = args.variants or list(VARIANTS[args.model])
     args.load_size = args.load_size or int(round(args.image_size * 1.125))
     result = run_preprocess(PreprocessConfig(
         data_dir=args.data_dir, output_dir=os.path.join(args.work_dir, f"pairs_{args.load_size}"),
         load_size=args.load_size), verbose=False)
-    print(f"maps pairs {result.records_per_split}, pix2pix {args.image_size}x{args.image_size} "
-          f"(load {args.load_size}), U-Net/PatchGAN base {args.base_filters}, batch 1, "
+    nets = "U-Net/PatchGAN" if args.model == "pix2pix" else "ResNet/PatchGAN"
+    print(f"maps pairs {result.records_per_split}, {args.model} {args.image_size}x"
+          f"{args.image_size} (load {args.load_size}), {nets} base {args.base_filters}, batch 1, "
           f"{args.steps} steps per run, seeds {args.seeds}; held-out L1 on 0-255 "
           "(batch_stats mode)", flush=True)
     scores = {}
