@@ -35,7 +35,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from pix2pix_step import (TimedRunner, _StepTimer, alternate_rounds, cpu_summary,  # noqa: E402
-                          fit_times, time_calls)
+                          fit_times, keras_ops, time_calls)
 from tfgan_pipeline import models, networks, precision  # noqa: E402
 from tfgan_pipeline.networks.instance_norm import FusedInstanceNormalization  # noqa: E402
 
@@ -157,10 +157,7 @@ def parse_variant(text):
 
 def keras_instance_norm(*nets):
     """Makes the networks' FusedInstanceNormalization layers take Keras' own ops."""
-    for net in nets:
-        for layer in net.layers:
-            if isinstance(layer, FusedInstanceNormalization):
-                layer._fusable = lambda *args, **kwargs: False
+    keras_ops(FusedInstanceNormalization, *nets)
 
 
 class Runner(TimedRunner):

@@ -211,13 +211,19 @@ def parse_variant(text):
     return spec
 
 
+def keras_ops(layer_type, *nets):
+    """Makes the networks' ``layer_type`` layers (a fused-kernel layer with a
+    ``_fusable`` test) take their Keras base class's own ops."""
+    for net in nets:
+        for layer in net.layers:
+            if isinstance(layer, layer_type):
+                layer._fusable = lambda *args, **kwargs: False
+
+
 def keras_batch_norm(*nets):
     """Makes the networks' FusedBatchNormalization layers take Keras' own BatchNorm path
     (the ``:kerasbn`` variant: what the fused kernel bought)."""
-    for net in nets:
-        for layer in net.layers:
-            if isinstance(layer, FusedBatchNormalization):
-                layer._fusable = lambda *args, **kwargs: False
+    keras_ops(FusedBatchNormalization, *nets)
 
 
 def cpu_seconds():

@@ -74,7 +74,12 @@ def build_cyclegan(args, rest, fused):
     elif rest:
         raise ValueError(f"unknown cyclegan variant part {rest}")
     model = models.CycleGAN(*gens, *discs, image_shape=(size, size, 3))
-    return models.compile_preset(model, fused_adam=fused), lambda x: model.translate(x)
+    return models.compile_preset(model, fused_adam=fused), model.translate
+
+
+#: model -> (builder returning ``(compiled model, translate function)``, networks).
+MODELS = {"pix2pix": (build_pix2pix, "U-Net/PatchGAN"),
+          "cyclegan": (build_cyclegan, "ResNet/PatchGAN")}
 
 
 def held_out_l1(translate, pattern, image_size):
@@ -91,8 +96,7 @@ def train(variant, seed, args, result):
     policy, fused, *rest = variant.split(":")
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(seed)
-    build = build_pix2pix if args.model == "pix2pix" else build_cyclegan
-    model, translate = build(args, rest, fused == "fused")
+    model, translate = MODELS[args.model][0](args, rest, fused == "fused")
     keras.mixed_precision.set_global_policy("float32")
     ds = paired.paired_train_dataset(result.file_pattern("train"), 1, args.image_size,
                                      args.load_size, seed=seed)
@@ -112,7 +116,7 @@ def main():
     p.add_argument("--base_filters", type=int, default=32)
     p.add_argument("--steps", type=int, default=400)
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
-    p.add_argument("--model", choices=sorted(VARIANTS), default="pix2pix")
+    p.add_argument("--model", choices=sorted(MODELS), default="pix2pix")
     p.add_argument("--variants", nargs="+", default=None, help="default: the model's VARIANTS")
     args = p.parse_args()
     args.variants = args.variants or list(VARIANTS[args.model])
@@ -120,7 +124,7 @@ def main():
     result = run_preprocess(PreprocessConfig(
         data_dir=args.data_dir, output_dir=os.path.join(args.work_dir, f"pairs_{args.load_size}"),
         load_size=args.load_size), verbose=False)
-    nets = "U-Net/PatchGAN" if args.model == "pix2pix" else "ResNet/PatchGAN"
+    nets = MODELS[args.model][1]
     print(f"maps pairs {result.records_per_split}, {args.model} {args.image_size}x"
           f"{args.image_size} (load {args.load_size}), {nets} base {args.base_filters}, batch 1, "
           f"{args.steps} steps per run, seeds {args.seeds}; held-out L1 on 0-255 "

@@ -45,8 +45,8 @@ flags.DEFINE_integer("synthetic_pairs", _D.synthetic_pairs, "Synthetic pairs wit
 
 FLAGS = flags.FLAGS
 _OWN = ("data_dir", "layout", "direction", "image_size", "load_size", "val_fraction",
-        "jpeg_draft", "generator", "base_filters", "gan_loss", "l1_weight", "eval_mode", "eval_batch_size",
-        "max_eval_images", "synthetic_pairs")
+        "jpeg_draft", "generator", "base_filters", "gan_loss", "l1_weight", "eval_mode",
+        "eval_batch_size", "max_eval_images", "synthetic_pairs")
 
 
 def config_from_flags():

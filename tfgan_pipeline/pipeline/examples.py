@@ -70,7 +70,7 @@ class PairsData:
             data_dir=params["data_dir"], output_dir=uri, layout=params["layout"],
             direction=params["direction"], load_size=params["load_size"],
             val_fraction=params["val_fraction"], num_workers=params["num_workers"],
-            jpeg_draft=params.get("jpeg_draft", False),
+            jpeg_draft=params["jpeg_draft"],
             beam_pipeline_args=tuple(params["beam_pipeline_args"])), overwrite=True,
             verbose=False)
         if not result.records_per_split.get("train"):

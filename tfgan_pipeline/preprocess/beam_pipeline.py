@@ -88,7 +88,8 @@ class PreprocessConfig(beam_common.BeamRunConfig):
         resize; see :mod:`tfgan_pipeline.preprocess.elements`).
       num_workers: DirectRunner workers; ``> 1`` runs them as threads
         (``multi_threading``) unless ``beam_pipeline_args`` sets
-        ``--direct_running_mode`` (see :func:`~tfgan_pipeline.preprocess.beam_common.pipeline_flags`).
+        ``--direct_running_mode`` (see
+        :func:`~tfgan_pipeline.preprocess.beam_common.pipeline_flags`).
       beam_pipeline_args: extra Beam flags passed through verbatim, e.g.
         ``("--runner=DataflowRunner", "--project=p", "--region=r", "--temp_location=gs://...")``.
     """

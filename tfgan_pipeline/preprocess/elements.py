@@ -17,7 +17,12 @@ written by :func:`encode_png` itself: every row "Up"-filtered with numpy, one zl
 stream deflated by Intel ISA-L (``isal``) at its level 1, which on the maps halves
 takes 0.9 ms per half where zlib's level 1 takes 3.4 ms, for 6% more bytes
 (Pillow's own encoder, which tries every filter on every row, took 7.2 ms); any PNG
-decoder gives back the same pixels.
+decoder gives back the same pixels. This module needs no TensorFlow (a Beam worker
+that imports it pays ~6 CPU s otherwise): records are serialized by
+:mod:`tfgan_pipeline.preprocess.tfrecord_io` in the schema of
+:mod:`tfgan_pipeline.data.schema`, whose feature names and direction values are
+repeated here (:data:`DIRECTIONS`, ``_PAIR_KEYS``) and checked against it by the
+tests.
 
 JPEG draft. With ``jpeg_draft=True`` a JPEG source is decoded by libjpeg's DCT
 scaling (Pillow's ``Image.draft``) at the smallest of 1/2, 1/4, 1/8 of its size that
@@ -25,12 +30,7 @@ still covers the load size and keeps whole pixels on both sides of the A|B seam
 (:func:`draft_scale`), and the bicubic resize starts from there. On the maps
 pairs (1200x600 -> 2 x 286x286) that halves the decode and resize time, but the
 pixels differ from the reference's full-size bicubic resize (mean absolute difference
-1.4 of 255, PSNR 42.9 dB on average, 33.3 dB at worst), so it is off by default. This
-module needs no TensorFlow (a Beam worker that imports it pays ~6 CPU s otherwise):
-records are serialized by :mod:`tfgan_pipeline.preprocess.tfrecord_io` in the schema
-of :mod:`tfgan_pipeline.data.schema`, whose feature names and direction values are
-repeated here (:data:`DIRECTIONS`, ``_PAIR_KEYS``) and checked against it by the
-tests.
+1.4 of 255, PSNR 42.9 dB on average, 33.3 dB at worst), so it is off by default.
 
 Validation. Every input file ends in exactly one place: in a :class:`PairRecord`
 or in a :class:`Reject` naming the file and one of :data:`REJECT_REASONS`.
@@ -398,9 +398,10 @@ def process_pix2pix_file(path, data, split, load_size, direction, jpeg_draft=Fal
         width, height = image.info["source_size"]
         if width % 2:
             raise Rejection("odd_width", f"{width}x{height}: A|B images need an even width")
-        half = image.size[0] // 2  # the decoded width: the file's, or a draft's
-        a_png = resize_to_png(image.crop((0, 0, half, image.size[1])), load_size)
-        b_png = resize_to_png(image.crop((half, 0, image.size[0], image.size[1])), load_size)
+        decoded_width, decoded_height = image.size  # the file's, or a draft's
+        half = decoded_width // 2
+        a_png = resize_to_png(image.crop((0, 0, half, decoded_height)), load_size)
+        b_png = resize_to_png(image.crop((half, 0, decoded_width, decoded_height)), load_size)
     except Rejection as r:
         return Reject(path, r.reason, r.detail, split)
     input_png, target_png = _orient(a_png, b_png, direction)
