@@ -15,9 +15,9 @@ the FLOPs of one training step from how many times each network runs:
   six discriminator passes: two on the current fakes for the G loss (forward + input
   gradients: 4 D) and four (real and pooled fakes) for the D loss (12 D): 16 D.
 
-The peak is a 2048x2048 float32 ``tf.matmul`` (oneDNN/Eigen GEMM), timed with one
-intra-op thread and with all of them. ``step GFLOP / peak`` is the fastest a step can
-be on this CPU in float32; divide a measured s/step into the step's GFLOP for the
+The peak is a 2048x2048 ``tf.matmul`` (oneDNN/Eigen GEMM) in float32 and in bfloat16
+(``--dtypes``), timed with one intra-op thread and with all of them. ``step GFLOP /
+peak`` is the fastest a step can be on this CPU in that dtype; divide a measured s/step into the step's GFLOP for the
 attained rate (``--seconds``).
 
   .venv/bin/python benchmarks/flops.py [--image_size 256] [--seconds pix2pix=0.87 cyclegan=11.9]
@@ -62,8 +62,8 @@ def model_flops(model, size):
     return sum(layer_flops(l, shapes[2 * i], shapes[2 * i + 1]) for i, l in enumerate(layers))
 
 
-def matmul_peak(threads, n=2048, repeats=20):
-    """GFLOP/s of an n x n float32 matmul with ``threads`` intra-op threads (0: all)."""
+def matmul_peak(threads, dtype="float32", n=2048, repeats=20):
+    """GFLOP/s of an n x n ``dtype`` matmul with ``threads`` intra-op threads (0: all)."""
     code = (
         "import os, time, sys\n"
         "os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2'\n"
@@ -71,7 +71,8 @@ def matmul_peak(threads, n=2048, repeats=20):
         f"t = {threads}\n"
         "if t: tf.config.threading.set_intra_op_parallelism_threads(t)\n"
         "tf.config.threading.set_inter_op_parallelism_threads(1)\n"
-        f"a = tf.random.normal([{n}, {n}]); b = tf.random.normal([{n}, {n}])\n"
+        f"a = tf.random.normal([{n}, {n}], dtype='{dtype}')\n"
+        f"b = tf.random.normal([{n}, {n}], dtype='{dtype}')\n"
         "f = tf.function(lambda: tf.reduce_sum(tf.matmul(a, b)))\n"
         "f().numpy(); f().numpy()\n"
         "s = time.perf_counter()\n"
@@ -86,6 +87,8 @@ def main():
     p.add_argument("--image_size", type=int, default=256)
     p.add_argument("--seconds", nargs="*", default=[],
                    help="measured s/step, e.g. pix2pix=0.87 cyclegan=11.9")
+    p.add_argument("--dtypes", nargs="+", default=["float32", "bfloat16"],
+                   help="matmul dtypes to time (bfloat16 is native only with AMX / AVX512-BF16)")
     args = p.parse_args()
     size = args.image_size
     g = model_flops(networks.unet_generator(size), size)
@@ -96,17 +99,21 @@ def main():
     steps = {"pix2pix": 3 * g + 7 * d, "cyclegan": 18 * rg + 16 * rd}
     print(f"{size}x{size}, batch 1; forward GFLOP: U-Net {g / 1e9:.1f}, pix2pix PatchGAN "
           f"{d / 1e9:.1f}, ResNet generator {rg / 1e9:.1f}, CycleGAN PatchGAN {rd / 1e9:.1f}")
-    one, every = matmul_peak(1), matmul_peak(0)
-    print(f"float32 matmul peak: {one:.0f} GFLOP/s on 1 thread, {every:.0f} GFLOP/s on all "
-          f"{os.cpu_count()} CPUs")
+    peaks = {}
+    for dtype in args.dtypes:
+        one, peaks[dtype] = matmul_peak(1, dtype), matmul_peak(0, dtype)
+        print(f"{dtype} matmul peak: {one:.0f} GFLOP/s on 1 thread, {peaks[dtype]:.0f} GFLOP/s "
+              f"on all {os.cpu_count()} CPUs")
+    every = max(peaks.values())
     measured = dict(item.split("=") for item in args.seconds)
     for name, flops in steps.items():
-        line = (f"{name} step: {flops / 1e9:.1f} GFLOP; at the all-CPU matmul peak "
-                f">= {flops / 1e9 / every:.3f} s/step")
+        line = f"{name} step: {flops / 1e9:.1f} GFLOP; at the all-CPU matmul peak " + ", ".join(
+            f">= {flops / 1e9 / peak:.3f} s/step in {dtype}" for dtype, peak in peaks.items())
         if name in measured:
             sec = float(measured[name])
             rate = flops / 1e9 / sec
-            line += f"; measured {sec:.3f} s/step = {rate:.0f} GFLOP/s ({rate / every:.0%} of peak)"
+            line += (f"; measured {sec:.3f} s/step = {rate:.0f} GFLOP/s ({rate / every:.0%} of "
+                     "the fastest peak)")
         print(line)
 
 

@@ -20,7 +20,9 @@ prints the median seconds per step of each and the ratios against the tutorial:
 ``library:mixed_bfloat16:fused:spe4`` adds ``steps_per_execution=4``; ``:noremap``
 traces that variant with Grappler's remapper off (what the "remapper failed ...
 LeakyReluGrad" log line costs); ``:kerasbn`` trains the BatchNorm layers with Keras'
-own ops instead of the fused kernel (``networks.batch_norm``).
+own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` takes
+TensorFlow's own convolution weight gradients instead of the im2col + matmul one
+(``networks.conv``).
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -49,6 +51,8 @@ import tensorflow as tf  # noqa: E402
 
 from tfgan_pipeline import models, networks, precision  # noqa: E402
 from tfgan_pipeline.networks.batch_norm import FusedBatchNormalization  # noqa: E402
+from tfgan_pipeline.networks.conv import (MatmulGradConv2D,  # noqa: E402
+                                          MatmulGradConv2DTranspose)
 
 
 # ------------------------------------------------ the tutorial, typed out again
@@ -178,19 +182,22 @@ class _StepTimer(keras.callbacks.Callback):
 
 
 def parse_variant(text):
-    """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn]`` or ``tutorial``."""
+    """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv]`` or
+    ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
     if parts[0] != "library":
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
-            "fused_bn": True}
+            "fused_bn": True, "matmul_grad": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
         elif part == "kerasbn":
             spec["fused_bn"] = False
+        elif part == "kerasconv":
+            spec["matmul_grad"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -206,8 +213,9 @@ def parse_variant(text):
     spe = f", steps_per_execution {spec['spe']}" if spec["spe"] > 1 else ""
     remap = "" if spec["remap"] else ", remapper off"
     bn = "" if spec["fused_bn"] else ", Keras BN"
+    conv = "" if spec["matmul_grad"] else ", Keras conv grads"
     spec["label"] = (f"library {choice.policy}{auto}, "
-                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}")
+                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
 
 
@@ -224,6 +232,15 @@ def keras_batch_norm(*nets):
     """Makes the networks' FusedBatchNormalization layers take Keras' own BatchNorm path
     (the ``:kerasbn`` variant: what the fused kernel bought)."""
     keras_ops(FusedBatchNormalization, *nets)
+
+
+def keras_conv_grads(*nets):
+    """Makes the networks' MatmulGradConv2D(Transpose) layers take TensorFlow's own weight
+    gradient (the ``:kerasconv`` variant: what the im2col + matmul gradient bought)."""
+    for net in nets:
+        for layer in net.layers:
+            if isinstance(layer, (MatmulGradConv2D, MatmulGradConv2DTranspose)):
+                layer.matmul_grad_max_positions = 0
 
 
 def cpu_seconds():
@@ -319,6 +336,8 @@ class Runner(TimedRunner):
                                                steps_per_execution=spec["spe"])
             if not spec["fused_bn"]:
                 keras_batch_norm(gen, disc)
+            if not spec["matmul_grad"]:
+                keras_conv_grads(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]

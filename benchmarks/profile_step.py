@@ -25,7 +25,7 @@ without it a constant in-memory batch is used.
   .venv/bin/python benchmarks/profile_step.py [--model pix2pix|cyclegan]
       [--image_size 256] [--batch_size 1] [--steps 6] [--warmup 3]
       [--precision auto|float32|mixed_bfloat16] [--data DIR] [--top 25]
-      [--unfused] [--kerasbn] [--noremap]
+      [--unfused] [--kerasbn] [--noremap] [--top_ops 40]
 
 ``--unfused`` profiles Keras' own Adam update (the tutorial's), ``--kerasbn`` Keras'
 own BatchNorm ops instead of the fused kernel, ``--noremap`` turns Grappler's
@@ -123,7 +123,9 @@ def categorize(op_name, op_type, tconv, norm):
         return "input (GetNext wait)"
     if re.search(r"(^|/)(adam|sgd|rmsprop|optimizer)(_\d+)?/", lowered) and not grad:
         return "optimizer"
-    if "Conv2D" in op_type or "Conv2DBackprop" in op_type:
+    im2col = op_type in ("MatMul", "_MklMatMul", "ExtractImagePatches") and grad
+    if "Conv2D" in op_type or "Conv2DBackprop" in op_type or (im2col and "conv" in lowered):
+        # im2col: the weight gradient of networks.conv's layers (patches + one matmul)
         kind = "tconv" if _layer_of(op_name, tconv) else "conv"
         return f"{kind} {'bwd' if grad else 'fwd'}"
     if _layer_of(op_name, norm) or "BatchNorm" in op_type:
@@ -172,6 +174,8 @@ def main():
     p.add_argument("--precision", default="auto", choices=precision.PRECISIONS)
     p.add_argument("--data", help="preprocessed pairs folder (default: in-memory batch)")
     p.add_argument("--top", type=int, default=25, help="op types to list")
+    p.add_argument("--top_ops", type=int, default=0,
+                   help="also list this many single ops (by traced name), slowest first")
     p.add_argument("--unfused", action="store_true",
                    help="Keras' own Adam update instead of the default fused one ('before')")
     p.add_argument("--noremap", action="store_true", help="Grappler's remapper off")
@@ -204,11 +208,12 @@ def main():
         shutil.rmtree(logdir, ignore_errors=True)
 
     tconv, norm = layer_sets(model)
-    per_cat, per_type = collections.Counter(), collections.Counter()
+    per_cat, per_type, per_op = collections.Counter(), collections.Counter(), collections.Counter()
     for op_name, op_type, ps in ops:
         cat = categorize(op_name, op_type, tconv, norm)
         per_cat[cat] += ps
         per_type[(cat, op_type)] += ps
+        per_op[(op_name, op_type)] += ps
     total = sum(per_cat.values())
     ms = 1e-9 / args.steps  # ps -> ms per step
     print(f"{args.model} {args.image_size}x{args.image_size} batch {args.batch_size}, "
@@ -228,6 +233,10 @@ def main():
     print("top op types:")
     for (cat, op_type), ps in per_type.most_common(args.top):
         print(f"  {ps * ms:8.1f} ms  {100 * ps / total:5.1f}%  {op_type:42s} [{cat}]")
+    if args.top_ops:
+        print("top ops:")
+    for (op_name, op_type), ps in per_op.most_common(args.top_ops):
+        print(f"  {ps * ms:8.1f} ms  {100 * ps / total:5.1f}%  {op_type:36s} {op_name}")
 
 
 if __name__ == "__main__":

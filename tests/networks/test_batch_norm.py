@@ -92,6 +92,16 @@ def test_bfloat16_policy_normalises_in_float32_and_returns_the_compute_dtype():
     np.testing.assert_allclose(outs[0][1], outs[1][1], rtol=1e-5)
 
 
+def test_bfloat16_inputs_go_into_the_kernel_without_casts():
+    layer = FusedBatchNormalization(dtype="mixed_bfloat16")
+    x = tf.ones((1, 4, 4, 3), tf.bfloat16)
+    graph = tf.function(lambda t: layer(t, training=True)).get_concrete_function(x).graph
+    kernels = [op for op in graph.get_operations() if op.type == "FusedBatchNormV3"]
+    assert [op.get_attr("T") for op in kernels] == [tf.bfloat16]
+    assert kernels[0].inputs[0].op.type != "Cast"
+    assert [op.get_attr("U") for op in kernels] == [tf.float32]
+
+
 def test_synchronised_layer_under_two_replicas_normalises_over_the_global_batch(
         mirrored_strategy):
     shape = (2, 3, 3, 4)

@@ -65,7 +65,7 @@ def test_unet_shapes_dtype_and_range(size):
     assert y.dtype == "float32"
     assert np.all(np.abs(y.numpy()) <= 1.0)
     depth = unet.unet_depth(size)
-    convs = [l for l in model.layers if type(l) is keras.layers.Conv2D]
+    convs = _layers_of(model, keras.layers.Conv2D)
     deconvs = _layers_of(model, keras.layers.Conv2DTranspose)
     assert len(convs) == depth and len(deconvs) == depth
     # The bottleneck is 1x1.

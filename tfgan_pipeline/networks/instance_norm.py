@@ -26,14 +26,17 @@ It is a ``keras.layers.GroupNormalization`` (same arguments, variables, checkpoi
 layout, ``isinstance``) and takes the fused kernel whenever it computes exactly
 what Keras would: one group per channel, 4-D channels-last inputs, ``center`` and
 ``scale`` on, TensorFlow backend; otherwise Keras' implementation runs unchanged.
-Inputs are normalised in float32 and the output is cast to the compute dtype, as
-Keras does. ``tests/networks/test_instance_norm.py`` checks outputs and gradients
+Inputs are normalised in float32 and the output has the compute dtype, as with
+Keras (bf16/fp16 go into the kernel as they are: it computes in float32; see
+``networks.batch_norm.kernel_input``). ``tests/networks/test_instance_norm.py`` checks outputs and gradients
 against Keras' layer and a NumPy reference, at batch 1 and above and under two
 replicas.
 """
 
 import keras
 import tensorflow as tf
+
+from tfgan_pipeline.networks.batch_norm import kernel_input
 
 
 @keras.saving.register_keras_serializable(package="tfgan_pipeline")
@@ -54,7 +57,7 @@ class FusedInstanceNormalization(keras.layers.GroupNormalization):
     def call(self, inputs):
         if not self._fusable(inputs):
             return super().call(inputs)
-        x = tf.cast(inputs, tf.float32)
+        x = kernel_input(inputs)
         shape = tf.shape(x)
         n, h, w, c = shape[0], shape[1], shape[2], shape[3]
         folded = tf.reshape(tf.transpose(x, [1, 2, 0, 3]), [1, h, w, n * c])

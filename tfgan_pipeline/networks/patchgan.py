@@ -36,6 +36,7 @@ default; the output convolution runs in float32 for mixed precision.
 
 import keras
 
+from tfgan_pipeline.networks.conv import MatmulGradConv2D
 from tfgan_pipeline.networks.unet import (
     MAX_FILTER_MULTIPLIER, check_norm, conv_initializer, norm_layer)
 
@@ -185,7 +186,7 @@ def patchgan_discriminator(image_size=256, input_channels=3, target_channels=3,
         normalise = spec["norm"] and norm != "none"
         if spec["padding"]:
             x = keras.layers.ZeroPadding2D(spec["padding"], name=f"pad_{i}")(x)
-        x = keras.layers.Conv2D(
+        x = MatmulGradConv2D(
             spec["filters"], spec["kernel"], strides=spec["stride"], padding="valid",
             use_bias=not normalise, kernel_initializer=conv_initializer(),
             dtype="float32" if last else None, name="logits" if last else f"conv_{i}")(x)

@@ -68,6 +68,7 @@ import math
 
 import keras
 
+from tfgan_pipeline.networks.conv import MatmulGradConv2D, MatmulGradConv2DTranspose
 from tfgan_pipeline.networks.batch_norm import FusedBatchNormalization
 from tfgan_pipeline.networks.instance_norm import FusedInstanceNormalization
 
@@ -200,8 +201,8 @@ def unet_generator(image_size=256, input_channels=3, output_channels=3, base_fil
     skips = []
     for i, filters in enumerate(plan["encoder"]):
         normalise = norm != "none" and 0 < i < depth - 1
-        x = keras.layers.Conv2D(filters, 4, strides=2, padding="same", use_bias=not normalise,
-                                kernel_initializer=conv_initializer(), name=f"enc_conv_{i}")(x)
+        x = MatmulGradConv2D(filters, 4, strides=2, padding="same", use_bias=not normalise,
+                              kernel_initializer=conv_initializer(), name=f"enc_conv_{i}")(x)
         if normalise:
             x = norm_layer(norm, f"enc_norm_{i}", sync_batch_norm)(x)
         x = keras.layers.LeakyReLU(negative_slope=leaky_relu_slope, name=f"enc_act_{i}")(x)
@@ -209,7 +210,7 @@ def unet_generator(image_size=256, input_channels=3, output_channels=3, base_fil
 
     # Decoder: transposed conv(4, stride 2) -> norm [-> dropout] -> ReLU [-> concat skip].
     for i, (filters, rate) in enumerate(zip(plan["decoder"], plan["dropout"])):
-        x = keras.layers.Conv2DTranspose(
+        x = MatmulGradConv2DTranspose(
             filters, 4, strides=2, padding="same", use_bias=(norm == "none"),
             kernel_initializer=conv_initializer(), name=f"dec_conv_{i}")(x)
         if norm != "none":
@@ -221,7 +222,7 @@ def unet_generator(image_size=256, input_channels=3, output_channels=3, base_fil
             x = keras.layers.Concatenate(name=f"skip_{i}")([x, skips[depth - 2 - i]])
 
     # Output: transposed conv to output channels -> tanh, in float32.
-    x = keras.layers.Conv2DTranspose(
+    x = MatmulGradConv2DTranspose(
         int(output_channels), 4, strides=2, padding="same", dtype="float32",
         kernel_initializer=conv_initializer(), name="out_conv")(x)
     x = keras.layers.Activation("tanh", dtype="float32", name="tanh")(x)

@@ -1,0 +1,153 @@
+"""MatmulGradConv2D(Transpose): Keras' values, with the im2col + matmul weight gradient."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tfgan_pipeline.networks import patchgan_discriminator, unet_generator
+from tfgan_pipeline.networks.conv import (MatmulGradConv2D, MatmulGradConv2DTranspose,
+                                          filter_grad)
+
+CASES = [  # (our layer, Keras' layer, input shape, layer arguments)
+    (MatmulGradConv2D, keras.layers.Conv2D, (1, 8, 8, 5), dict(strides=2, padding="same")),
+    (MatmulGradConv2D, keras.layers.Conv2D, (2, 9, 7, 3), dict(strides=2, padding="same")),
+    (MatmulGradConv2D, keras.layers.Conv2D, (2, 9, 9, 4),
+     dict(strides=1, padding="valid", use_bias=True)),
+    (MatmulGradConv2DTranspose, keras.layers.Conv2DTranspose, (1, 4, 4, 6),
+     dict(strides=2, padding="same")),
+    (MatmulGradConv2DTranspose, keras.layers.Conv2DTranspose, (2, 3, 5, 4),
+     dict(strides=2, padding="same", use_bias=True)),
+    (MatmulGradConv2DTranspose, keras.layers.Conv2DTranspose, (1, 3, 3, 5),
+     dict(strides=2, padding="valid", use_bias=True, activation="relu")),
+]
+
+
+def _pair(ours, theirs, shape, dtype=None, **kwargs):
+    """Our layer and Keras' with the same random weights."""
+    a = ours(7, 4, use_bias=kwargs.pop("use_bias", False), dtype=dtype, **kwargs)
+    b = theirs(7, 4, use_bias=a.use_bias, dtype=dtype, **kwargs)
+    a.build(shape)
+    b.build(shape)
+    rng = np.random.default_rng(0)
+    weights = [rng.normal(0, 1, w.shape).astype("float32") for w in b.get_weights()]
+    a.set_weights(weights)
+    b.set_weights(weights)
+    return a, b
+
+
+def _step(layer, x, w):
+    """Output and gradients (input, then every weight) of ``sum(layer(x) * w)``, traced."""
+
+    @tf.function
+    def step(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = layer(x)
+            loss = tf.reduce_sum(tf.cast(y, tf.float32) * w)
+        return [y] + tape.gradient(loss, [x] + layer.trainable_weights)
+
+    ops = {op.type for op in step.get_concrete_function(x).graph.get_operations()}
+    return [t.numpy().astype("float32") for t in step(x)], ops
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", CASES)
+def test_matmul_path_gives_keras_outputs_and_gradients(ours, theirs, shape, kwargs):
+    a, b = _pair(ours, theirs, shape, **kwargs)
+    rng = np.random.default_rng(1)
+    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
+    got, ops = _step(a, x, w)
+    want, keras_ops = _step(b, x, w)
+    assert "ExtractImagePatches" in ops and "ExtractImagePatches" not in keras_ops
+    assert len(got) == len(want) == 2 + a.use_bias + 1
+    for g, k in zip(got, want):
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
+def test_above_the_threshold_or_with_unknown_batch_tensorflows_gradient_runs(
+        ours, theirs, shape, kwargs):
+    a, b = _pair(ours, theirs, shape, **kwargs)
+    a.matmul_grad_max_positions = 1
+    x = tf.constant(np.random.default_rng(2).normal(0, 1, shape).astype("float32"))
+    w = tf.ones(b.compute_output_shape(shape))
+    got, ops = _step(a, x, w)
+    assert "ExtractImagePatches" not in ops
+    for g, k in zip(got, _step(b, x, w)[0]):
+        np.testing.assert_allclose(g, k, rtol=1e-5, atol=1e-5)
+    a.matmul_grad_max_positions = 10 ** 6
+    unknown = tf.function(lambda t: a(t)).get_concrete_function(
+        tf.TensorSpec((None,) + shape[1:], tf.float32))
+    assert "ExtractImagePatches" not in {op.type for op in unknown.graph.get_operations()}
+
+
+@pytest.mark.parametrize("strides,padding,in_hw", [(2, "SAME", (8, 8)), (2, "SAME", (7, 9)),
+                                                    (1, "VALID", (6, 5)), (2, "VALID", (9, 9))])
+def test_filter_grad_is_tensorflows_conv2d_backprop_filter(strides, padding, in_hw):
+    rng = np.random.default_rng(3)
+    x = tf.constant(rng.normal(0, 1, (2, *in_hw, 3)).astype("float32"))
+    kernel_shape = [4, 4, 3, 5]
+    y_shape = tf.nn.conv2d(x, tf.zeros(kernel_shape), strides, padding).shape
+    dy = tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
+    want = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=kernel_shape, out_backprop=dy,
+                                           strides=[1, strides, strides, 1], padding=padding)
+    got = filter_grad(x, dy, kernel_shape, [strides, strides], padding)
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[0], CASES[3]])
+def test_bfloat16_policy_keeps_the_compute_dtype_and_keras_gradients(ours, theirs, shape,
+                                                                      kwargs):
+    a, b = _pair(ours, theirs, shape, dtype="mixed_bfloat16", **kwargs)
+    x = tf.constant(np.random.default_rng(4).normal(0, 1, shape).astype("float32"))
+    w = tf.ones(b.compute_output_shape(shape))
+    got, ops = _step(a, x, w)
+    want, _ = _step(b, x, w)
+    assert "ExtractImagePatches" in ops
+    assert a(x).dtype == tf.bfloat16 and a.kernel.dtype == "float32"
+    for g, k in zip(got, want):  # bf16 rounding of a 16-64 term sum
+        np.testing.assert_allclose(g, k, rtol=3e-2, atol=0.1 * np.abs(k).max())
+
+
+def test_two_replicas_give_the_single_device_gradient(mirrored_strategy):
+    shape = (2, 4, 4, 3)
+    rng = np.random.default_rng(5)
+    x = rng.normal(0, 1, shape).astype("float32")
+    with mirrored_strategy.scope():
+        layer = MatmulGradConv2DTranspose(6, 4, strides=2, padding="same")
+        layer.build(shape)
+    single = MatmulGradConv2DTranspose(6, 4, strides=2, padding="same")
+    single.build(shape)
+    single.set_weights(layer.get_weights())
+
+    def grads(lay, batch):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(lay(batch)))
+        return tape.gradient(loss, lay.kernel)
+
+    dist = mirrored_strategy.experimental_distribute_dataset(
+        tf.data.Dataset.from_tensor_slices(x).batch(2))
+    per_replica = tf.function(lambda b: mirrored_strategy.run(lambda t: grads(layer, t),
+                                                              args=(b,)))(next(iter(dist)))
+    summed = mirrored_strategy.reduce("SUM", per_replica, axis=None)
+    np.testing.assert_allclose(summed.numpy(), grads(single, tf.constant(x)).numpy(),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_config_round_trip_bad_threshold_and_the_pix2pix_networks_use_them():
+    layer = MatmulGradConv2DTranspose(3, 4, strides=2, padding="same", name="up",
+                                      matmul_grad_max_positions=64)
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
+    assert type(clone) is MatmulGradConv2DTranspose
+    assert (clone.filters, clone.matmul_grad_max_positions) == (3, 64)
+    with pytest.raises(ValueError, match="matmul_grad_max_positions"):
+        MatmulGradConv2D(3, 4, matmul_grad_max_positions=-1)
+    unet = unet_generator(32, base_filters=4)
+    convs = [l for l in unet.layers if isinstance(l, keras.layers.Conv2D)]
+    tconvs = [l for l in unet.layers if isinstance(l, keras.layers.Conv2DTranspose)]
+    assert convs and all(type(l) is MatmulGradConv2D for l in convs)
+    assert tconvs and all(type(l) is MatmulGradConv2DTranspose for l in tconvs)
+    disc = patchgan_discriminator(32, base_filters=4)
+    assert all(type(l) is MatmulGradConv2D for l in disc.layers
+               if isinstance(l, keras.layers.Conv2D))
