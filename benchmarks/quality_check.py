@@ -6,11 +6,14 @@ same number of steps on the same data stream, and prints the held-out L1 (0-255,
 ``batch_stats`` mode: batch statistics, no dropout, so the figure is deterministic)
 on the hash-split validation pairs. Variants:
 
-* ``float32:unfused:kerasbn`` -- the reference: float32, Keras' own Adam update and
-  Keras' own BatchNorm ops (the tutorial's arithmetic);
-* ``float32:fused:kerasbn`` -- the fused Adam update alone;
-* ``float32:fused``   -- the default on CPUs without native bf16 (fused Adam and the
-  fused BatchNorm kernel of ``networks.batch_norm``);
+* ``float32:unfused:kerasbn:kerasconv`` -- the reference: float32, Keras' own Adam
+  update, Keras' own BatchNorm ops and TensorFlow's own convolution weight gradients
+  (the tutorial's arithmetic);
+* ``float32:fused:kerasbn:kerasconv`` -- the fused Adam update alone;
+* ``float32:fused:kerasconv`` -- plus the fused BatchNorm kernel of
+  ``networks.batch_norm``;
+* ``float32:fused``   -- the default on CPUs without native bf16 (plus the im2col +
+  matmul weight gradients of ``networks.conv``);
 * ``mixed_bfloat16:fused`` -- the default on AMX / AVX512-BF16 CPUs.
 
 ``--model cyclegan`` trains CycleGAN (Zhu et al. 2017: ResNet generators, instance
@@ -18,7 +21,8 @@ norm, 70x70 PatchGANs) on the same stream, the pair's two images as its domains 
 and B, and scores ``G: A -> B`` by the same held-out L1. Its variants:
 ``float32:unfused:kerasin`` (reference: Keras' Adam, Keras' ``GroupNormalization``
 ops), ``float32:fused:kerasin`` (fused Adam alone), ``float32:fused`` (the default:
-fused Adam and the fused instance-norm kernel of ``networks.instance_norm``).
+fused Adam and the fused instance-norm kernel of ``networks.instance_norm``) and
+``mixed_bfloat16:fused`` (the default on AMX / AVX512-BF16 CPUs).
 
 A faster path passes when its mean L1 over the seeds is within 2% of the
 reference's; the spread between seeds of the reference is printed beside it (the
@@ -40,25 +44,27 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from cyclegan_step import keras_instance_norm  # noqa: E402
-from pix2pix_step import keras_batch_norm  # noqa: E402
+from pix2pix_step import keras_batch_norm, keras_conv_grads  # noqa: E402
 from tfgan_pipeline import models, networks  # noqa: E402
 from tfgan_pipeline.data import paired  # noqa: E402
 from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: E402
 
 _DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                              "data", "maps", "train")
-VARIANTS = {"pix2pix": ("float32:unfused:kerasbn", "float32:fused:kerasbn", "float32:fused",
-                        "mixed_bfloat16:fused"),
-            "cyclegan": ("float32:unfused:kerasin", "float32:fused:kerasin", "float32:fused")}
+VARIANTS = {"pix2pix": ("float32:unfused:kerasbn:kerasconv", "float32:fused:kerasbn:kerasconv",
+                        "float32:fused:kerasconv", "float32:fused", "mixed_bfloat16:fused"),
+            "cyclegan": ("float32:unfused:kerasin", "float32:fused:kerasin", "float32:fused",
+                         "mixed_bfloat16:fused")}
 
 
 def build_pix2pix(args, rest, fused):
     gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
     disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
-    if rest == ["kerasbn"]:
-        keras_batch_norm(gen, disc)
-    elif rest:
-        raise ValueError(f"unknown pix2pix variant part {rest}")
+    switches = {"kerasbn": keras_batch_norm, "kerasconv": keras_conv_grads}
+    for part in rest:
+        if part not in switches:
+            raise ValueError(f"unknown pix2pix variant part {part!r} (known: {sorted(switches)})")
+        switches[part](gen, disc)
     model = models.compile_preset(models.Pix2Pix(gen, disc), fused_adam=fused)
     return model, model.translate_fn("batch_stats")
 
@@ -134,7 +140,7 @@ def main():
         for variant in args.variants:
             l1, seconds = train(variant, seed, args, result)
             scores.setdefault(variant, []).append(l1)
-            print(f"  {variant:22s} seed {seed}: L1 {l1:.3f}  ({seconds / args.steps:.3f} s/step, "
+            print(f"  {variant:34s} seed {seed}: L1 {l1:.3f}  ({seconds / args.steps:.3f} s/step, "
                   f"load {os.getloadavg()[0]:.1f})", flush=True)
     ref = statistics.mean(scores[args.variants[0]])
     spread = max(scores[args.variants[0]]) - min(scores[args.variants[0]])
@@ -143,7 +149,7 @@ def main():
     for variant in args.variants[1:]:
         mean = statistics.mean(scores[variant])
         rel = 100 * (mean - ref) / ref
-        print(f"{variant:22s}: mean L1 {mean:.3f}, {rel:+.2f}% vs reference -> "
+        print(f"{variant:34s}: mean L1 {mean:.3f}, {rel:+.2f}% vs reference -> "
               f"{'within' if abs(rel) <= 2 else 'OUTSIDE'} 2%")
 
 
