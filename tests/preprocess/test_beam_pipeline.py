@@ -257,3 +257,17 @@ def test_config_validation(tmp_path, kwargs, error, match):
 def test_output_inside_data_dir_is_refused(tmp_path):
     with pytest.raises(ValueError, match="inside one another"):
         beam_pipeline.PreprocessConfig(data_dir=str(tmp_path), output_dir=str(tmp_path / "out"))
+
+
+def test_rejects_file_is_one_sorted_file_and_empty_when_nothing_is_rejected(tmp_path):
+    from tfgan_pipeline.preprocess import beam_common, elements  # noqa: PLC0415
+    rejects = [elements.Reject(f"/d/{name}.jpg", "corrupt_image", "bad") for name in "cab"]
+    paths = [str(tmp_path / "rejects.jsonl"), str(tmp_path / "none.jsonl")]
+    with beam.Pipeline() as p:
+        _ = p | "Some" >> beam.Create(rejects) | "W1" >> beam_common.WriteRejects(paths[0])
+        _ = (p | "None" >> beam.Create([]).with_output_types(elements.Reject)
+             | "W2" >> beam_common.WriteRejects(paths[1]))
+    lines = open(paths[0]).read().splitlines()
+    assert [json.loads(line)["path"] for line in lines] == ["/d/a.jpg", "/d/b.jpg", "/d/c.jpg"]
+    assert open(paths[1]).read() == ""
+    assert sorted(os.listdir(tmp_path)) == ["none.jsonl", "rejects.jsonl"]
