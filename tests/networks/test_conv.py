@@ -151,3 +151,23 @@ def test_config_round_trip_bad_threshold_and_the_pix2pix_networks_use_them():
     disc = patchgan_discriminator(32, base_filters=4)
     assert all(type(l) is MatmulGradConv2D for l in disc.layers
                if isinstance(l, keras.layers.Conv2D))
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
+def test_second_order_gradients_as_for_a_gradient_penalty_equal_keras(ours, theirs, shape,
+                                                                     kwargs):
+    a, b = _pair(ours, theirs, shape, **kwargs)
+    x = tf.constant(np.random.default_rng(6).normal(0, 1, shape).astype("float32"))
+
+    def penalty_grad(layer):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                score = tf.reduce_sum(tf.tanh(layer(x)))
+            penalty = tf.reduce_sum(tf.square(inner.gradient(score, x)))
+        return outer.gradient(penalty, layer.trainable_weights)
+
+    got = tf.function(penalty_grad)(a)
+    want = tf.function(penalty_grad)(b)
+    for g, k in zip(got, want):
+        np.testing.assert_allclose(g.numpy(), k.numpy(), rtol=1e-4, atol=1e-4)

@@ -28,7 +28,9 @@ Keras' own op and TensorFlow's registered gradient run unchanged.
 (same arguments, variables, checkpoint layout and ``isinstance``) with that backward
 pass. The forward op and the input gradient are the ones TensorFlow would use
 (``Conv2D`` / ``Conv2DBackpropInput``), so only the weight gradient changes, and only in
-rounding: ``tests/networks/test_conv.py`` checks both paths against Keras' layers.
+rounding: ``tests/networks/test_conv.py`` checks both paths against Keras' layers,
+including second-order gradients (a gradient penalty differentiates through the
+backward pass, which is made of differentiable TensorFlow ops).
 The matmul path covers ``groups=1``, ``dilation_rate=1``, channels-last and (for the
 transposed layer) ``output_padding=None``; every other configuration uses Keras' op.
 """
