@@ -17,8 +17,8 @@ the FLOPs of one training step from how many times each network runs:
 
 The peak is a 2048x2048 ``tf.matmul`` (oneDNN/Eigen GEMM) in float32 and in bfloat16
 (``--dtypes``), timed with one intra-op thread and with all of them. ``step GFLOP /
-peak`` is the fastest a step can be on this CPU in that dtype; divide a measured s/step into the step's GFLOP for the
-attained rate (``--seconds``).
+peak`` is the fastest a step can be on this CPU in that dtype; divide a measured s/step
+into the step's GFLOP for the attained rate (``--seconds``).
 
   .venv/bin/python benchmarks/flops.py [--image_size 256] [--seconds pix2pix=0.87 cyclegan=11.9]
 """

@@ -141,8 +141,9 @@ def test_config_round_trip_bad_threshold_and_the_pix2pix_networks_use_them():
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(clone) is MatmulGradConv2DTranspose
     assert (clone.filters, clone.matmul_grad_max_positions) == (3, 64)
-    with pytest.raises(ValueError, match="matmul_grad_max_positions"):
-        MatmulGradConv2D(3, 4, matmul_grad_max_positions=-1)
+    for bad in (-1, 2.5, "256", True):
+        with pytest.raises(ValueError, match="matmul_grad_max_positions"):
+            MatmulGradConv2D(3, 4, matmul_grad_max_positions=bad)
     unet = unet_generator(32, base_filters=4)
     convs = [l for l in unet.layers if isinstance(l, keras.layers.Conv2D)]
     tconvs = [l for l in unet.layers if isinstance(l, keras.layers.Conv2DTranspose)]

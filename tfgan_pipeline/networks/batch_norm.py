@@ -28,10 +28,11 @@ Inputs are normalised in float32, as Keras does: Keras casts bf16/fp16 inputs up
 the output back to the compute dtype; the fused kernel takes bf16/fp16 tensors
 directly (``T``) and computes its statistics and normalisation in float32 (``U``), so
 the casts are left out (:func:`kernel_input`). Measured on a 2-core AMX Xeon, bf16 in
-and out gave the same bits as cast-up, normalise, cast-down, in half the time. The kernel returns the Bessel-corrected
-batch variance; the moving variance is updated with the biased one, like Keras
-(``var * (n - 1) / n`` with ``n`` the values per channel). Inference
-(``training=False``) and every other case use Keras' implementation unchanged.
+and out gave the same bits as cast-up, normalise, cast-down, in half the time. The
+kernel returns the Bessel-corrected batch variance; the moving variance is updated
+with the biased one, like Keras (``var * (n - 1) / n`` with ``n`` the values per
+channel). Inference (``training=False``) and every other case use Keras'
+implementation unchanged.
 ``tests/networks/test_batch_norm.py`` checks outputs, gradients and moving
 statistics against Keras' layer and a NumPy reference.
 """

@@ -70,13 +70,16 @@ class _MatmulGradMixin:
     """The ``matmul_grad_max_positions`` argument and config entry of both layers."""
 
     def _init_matmul_grad(self, matmul_grad_max_positions):
-        if int(matmul_grad_max_positions) < 0:
-            raise ValueError("matmul_grad_max_positions must be >= 0 (0 turns the matmul "
-                             f"weight gradient off), got {matmul_grad_max_positions!r}")
-        self.matmul_grad_max_positions = int(matmul_grad_max_positions)
+        value = matmul_grad_max_positions
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValueError("matmul_grad_max_positions must be an int >= 0 (0 turns the "
+                             f"matmul weight gradient off), got {value!r}")
+        self.matmul_grad_max_positions = value
 
     def get_config(self):
-        return {**super().get_config(), "matmul_grad_max_positions": self.matmul_grad_max_positions}
+        config = super().get_config()
+        config["matmul_grad_max_positions"] = self.matmul_grad_max_positions
+        return config
 
 
 def _backward_scope():
