@@ -219,13 +219,16 @@ def parse_variant(text):
     return spec
 
 
+def layers_of(layer_type, *nets):
+    """The networks' layers that are ``layer_type`` instances."""
+    return [layer for net in nets for layer in net.layers if isinstance(layer, layer_type)]
+
+
 def keras_ops(layer_type, *nets):
     """Makes the networks' ``layer_type`` layers (a fused-kernel layer with a
     ``_fusable`` test) take their Keras base class's own ops."""
-    for net in nets:
-        for layer in net.layers:
-            if isinstance(layer, layer_type):
-                layer._fusable = lambda *args, **kwargs: False
+    for layer in layers_of(layer_type, *nets):
+        layer._fusable = lambda *args, **kwargs: False
 
 
 def keras_batch_norm(*nets):
@@ -237,10 +240,8 @@ def keras_batch_norm(*nets):
 def keras_conv_grads(*nets):
     """Makes the networks' MatmulGradConv2D(Transpose) layers take TensorFlow's own weight
     gradient (the ``:kerasconv`` variant: what the im2col + matmul gradient bought)."""
-    for net in nets:
-        for layer in net.layers:
-            if isinstance(layer, (MatmulGradConv2D, MatmulGradConv2DTranspose)):
-                layer.matmul_grad_max_positions = 0
+    for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
+        layer.matmul_grad_max_positions = 0
 
 
 def cpu_seconds():

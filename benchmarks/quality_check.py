@@ -57,14 +57,21 @@ VARIANTS = {"pix2pix": ("float32:unfused:kerasbn:kerasconv", "float32:fused:kera
                          "mixed_bfloat16:fused")}
 
 
+def apply_parts(model_name, rest, switches, *nets):
+    """Applies each variant part in ``rest`` (a key of ``switches``: a function of the
+    networks that makes them take Keras' own ops) to ``nets``."""
+    for part in rest:
+        if part not in switches:
+            raise ValueError(f"unknown {model_name} variant part {part!r} "
+                             f"(known: {sorted(switches)})")
+        switches[part](*nets)
+
+
 def build_pix2pix(args, rest, fused):
     gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
     disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
-    switches = {"kerasbn": keras_batch_norm, "kerasconv": keras_conv_grads}
-    for part in rest:
-        if part not in switches:
-            raise ValueError(f"unknown pix2pix variant part {part!r} (known: {sorted(switches)})")
-        switches[part](gen, disc)
+    apply_parts("pix2pix", rest, {"kerasbn": keras_batch_norm, "kerasconv": keras_conv_grads},
+                gen, disc)
     model = models.compile_preset(models.Pix2Pix(gen, disc), fused_adam=fused)
     return model, model.translate_fn("batch_stats")
 
@@ -75,10 +82,7 @@ def build_cyclegan(args, rest, fused):
     discs = [networks.patchgan_discriminator(size, input_channels=0, target_channels=3,
                                              base_filters=f, norm="instance", name=n)
              for n in ("d_a", "d_b")]
-    if rest == ["kerasin"]:
-        keras_instance_norm(*gens, *discs)
-    elif rest:
-        raise ValueError(f"unknown cyclegan variant part {rest}")
+    apply_parts("cyclegan", rest, {"kerasin": keras_instance_norm}, *gens, *discs)
     model = models.CycleGAN(*gens, *discs, image_shape=(size, size, 3))
     return models.compile_preset(model, fused_adam=fused), model.translate
 

@@ -16,8 +16,9 @@ inner layers have tiny spatial extent (16x16 down to 1x1) and 512-1024 channels:
 is at most 256 while the weight tensors hold up to 8.4M values. oneDNN's
 backward-weights kernel (``Conv2DBackpropFilter``) is slow there: measured on a 2-core
 Xeon (``benchmarks/profile_step.py --top_ops``, BUILD.md "Performance"), the decoder's
-8x8 -> 16x16 transposed convolution's weight gradient ran at ~70 GFLOP/s in bfloat16
-on a CPU whose bfloat16 matmul peak is 1,316 GFLOP/s. ``tf.image.extract_patches``
+8x8 -> 16x16 transposed convolution's weight gradient (1.07 GFLOP) took 59 ms of the
+bfloat16 step, 18 GFLOP/s (52 GFLOP/s alone), on a CPU whose bfloat16 matmul peak is
+1,316 GFLOP/s. ``tf.image.extract_patches``
 (the im2col) plus one ``tf.matmul`` computed the same gradient 1.1-7.5x faster at every
 shape measured with ``P <= 256``, in float32 and bfloat16, and was slower at larger
 ``P`` (``P = 961``: x0.5), so the matmul is taken only when ``P <=
@@ -69,7 +70,8 @@ def _matmul_ready(layer, positions):
 class _MatmulGradMixin:
     """The ``matmul_grad_max_positions`` argument and config entry of both layers."""
 
-    def _init_matmul_grad(self, matmul_grad_max_positions):
+    def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS, **kwargs):
+        super().__init__(*args, **kwargs)
         value = matmul_grad_max_positions
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ValueError("matmul_grad_max_positions must be an int >= 0 (0 turns the "
@@ -101,10 +103,6 @@ def _positions(shape):
 class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
     """``keras.layers.Conv2D`` with the im2col + matmul weight gradient; see the module."""
 
-    def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_matmul_grad(matmul_grad_max_positions)
-
     def convolution_op(self, inputs, kernel):
         forward = super().convolution_op
         out_shape = self.compute_output_shape(inputs.shape)
@@ -130,10 +128,6 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
 class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
     """``keras.layers.Conv2DTranspose`` with the im2col + matmul weight gradient; see the
     module."""
-
-    def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS, **kwargs):
-        super().__init__(*args, **kwargs)
-        self._init_matmul_grad(matmul_grad_max_positions)
 
     def call(self, inputs):
         if self.output_padding is not None or not _matmul_ready(self, _positions(inputs.shape)):

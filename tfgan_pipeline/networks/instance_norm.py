@@ -28,9 +28,9 @@ what Keras would: one group per channel, 4-D channels-last inputs, ``center`` an
 ``scale`` on, TensorFlow backend; otherwise Keras' implementation runs unchanged.
 Inputs are normalised in float32 and the output has the compute dtype, as with
 Keras (bf16/fp16 go into the kernel as they are: it computes in float32; see
-``networks.batch_norm.kernel_input``). ``tests/networks/test_instance_norm.py`` checks outputs and gradients
-against Keras' layer and a NumPy reference, at batch 1 and above and under two
-replicas.
+``networks.batch_norm.kernel_input``). ``tests/networks/test_instance_norm.py`` checks
+outputs and gradients against Keras' layer and a NumPy reference, at batch 1 and above
+and under two replicas.
 """
 
 import keras

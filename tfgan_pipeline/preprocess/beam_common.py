@@ -305,9 +305,9 @@ def write_lines(lines, path):
     The small one-file outputs (``rejects.jsonl``, ``stats.json``) are written by one
     DoFn from one element: Beam's ``WriteToText`` costs ~11 transforms and three stages
     per file (initialise, write bundles, finalise) for a few hundred bytes, which on
-    the DirectRunner is a fixed ~0.1 s each. The run writes into a staging folder
-    that is published whole (:func:`build_or_reuse`), so a retried element only rewrites the
-    same bytes. Returns ``path``.
+    the DirectRunner is a fixed ~0.1 s each. The run writes into a staging folder that
+    is published whole (:func:`build_or_reuse`), so a retried element only rewrites
+    the same bytes. Returns ``path``.
     """
     with FileSystems.create(path) as f:
         f.write("".join(line + "\n" for line in lines).encode("utf-8"))
