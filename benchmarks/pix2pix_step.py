@@ -20,9 +20,9 @@ prints the median seconds per step of each and the ratios against the tutorial:
 ``library:mixed_bfloat16:fused:spe4`` adds ``steps_per_execution=4``; ``:noremap``
 traces that variant with Grappler's remapper off (what the "remapper failed ...
 LeakyReluGrad" log line costs); ``:kerasbn`` trains the BatchNorm layers with Keras'
-own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` takes
-TensorFlow's own convolution weight gradients instead of the im2col + matmul one
-(``networks.conv``).
+own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` runs
+every convolution on TensorFlow's own ops (no im2col + matmul weight gradient, no dense
+matmul layers: ``networks.conv``); ``:nodense`` turns only the dense matmul layers off.
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -182,22 +182,24 @@ class _StepTimer(keras.callbacks.Callback):
 
 
 def parse_variant(text):
-    """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv]`` or
-    ``tutorial``."""
+    """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv][:nodense]``
+    or ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
     if parts[0] != "library":
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
-            "fused_bn": True, "matmul_grad": True}
+            "fused_bn": True, "matmul_grad": True, "dense": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
         elif part == "kerasbn":
             spec["fused_bn"] = False
         elif part == "kerasconv":
-            spec["matmul_grad"] = False
+            spec["matmul_grad"] = spec["dense"] = False
+        elif part == "nodense":
+            spec["dense"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -213,7 +215,8 @@ def parse_variant(text):
     spe = f", steps_per_execution {spec['spe']}" if spec["spe"] > 1 else ""
     remap = "" if spec["remap"] else ", remapper off"
     bn = "" if spec["fused_bn"] else ", Keras BN"
-    conv = "" if spec["matmul_grad"] else ", Keras conv grads"
+    conv = ("" if spec["dense"] else ", no dense layers") if spec["matmul_grad"] else (
+        ", TF conv ops")
     spec["label"] = (f"library {choice.policy}{auto}, "
                      f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
@@ -237,9 +240,17 @@ def keras_batch_norm(*nets):
     keras_ops(FusedBatchNormalization, *nets)
 
 
+def no_dense_layers(*nets):
+    """Makes the networks' MatmulGradConv2D(Transpose) layers run TensorFlow's convolution
+    ops at every size (the ``:nodense`` variant: what the dense matmul layers bought)."""
+    for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
+        layer.dense_max_positions = 0
+
+
 def keras_conv_grads(*nets):
-    """Makes the networks' MatmulGradConv2D(Transpose) layers take TensorFlow's own weight
-    gradient (the ``:kerasconv`` variant: what the im2col + matmul gradient bought)."""
+    """Makes the networks' MatmulGradConv2D(Transpose) layers run TensorFlow's own ops,
+    weight gradient included (the ``:kerasconv`` variant: what ``networks.conv`` bought)."""
+    no_dense_layers(*nets)
     for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
         layer.matmul_grad_max_positions = 0
 
@@ -339,6 +350,8 @@ class Runner(TimedRunner):
                 keras_batch_norm(gen, disc)
             if not spec["matmul_grad"]:
                 keras_conv_grads(gen, disc)
+            elif not spec["dense"]:
+                no_dense_layers(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]

@@ -7,13 +7,15 @@ same number of steps on the same data stream, and prints the held-out L1 (0-255,
 on the hash-split validation pairs. Variants:
 
 * ``float32:unfused:kerasbn:kerasconv`` -- the reference: float32, Keras' own Adam
-  update, Keras' own BatchNorm ops and TensorFlow's own convolution weight gradients
-  (the tutorial's arithmetic);
+  update, Keras' own BatchNorm ops and TensorFlow's own convolution ops, weight
+  gradients included (the tutorial's arithmetic);
 * ``float32:fused:kerasbn:kerasconv`` -- the fused Adam update alone;
 * ``float32:fused:kerasconv`` -- plus the fused BatchNorm kernel of
   ``networks.batch_norm``;
-* ``float32:fused``   -- the default on CPUs without native bf16 (plus the im2col +
-  matmul weight gradients of ``networks.conv``);
+* ``float32:fused:nodense`` -- plus the im2col + matmul weight gradients of
+  ``networks.conv``;
+* ``float32:fused``   -- the default on CPUs without native bf16 (plus the dense
+  matmul form of the innermost layers, ``networks.conv``);
 * ``mixed_bfloat16:fused`` -- the default on AMX / AVX512-BF16 CPUs.
 
 ``--model cyclegan`` trains CycleGAN (Zhu et al. 2017: ResNet generators, instance
@@ -44,7 +46,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from cyclegan_step import keras_instance_norm  # noqa: E402
-from pix2pix_step import keras_batch_norm, keras_conv_grads  # noqa: E402
+from pix2pix_step import keras_batch_norm, keras_conv_grads, no_dense_layers  # noqa: E402
 from tfgan_pipeline import models, networks  # noqa: E402
 from tfgan_pipeline.data import paired  # noqa: E402
 from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: E402
@@ -52,7 +54,8 @@ from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: 
 _DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                              "data", "maps", "train")
 VARIANTS = {"pix2pix": ("float32:unfused:kerasbn:kerasconv", "float32:fused:kerasbn:kerasconv",
-                        "float32:fused:kerasconv", "float32:fused", "mixed_bfloat16:fused"),
+                        "float32:fused:kerasconv", "float32:fused:nodense", "float32:fused",
+                        "mixed_bfloat16:fused"),
             "cyclegan": ("float32:unfused:kerasin", "float32:fused:kerasin", "float32:fused",
                          "mixed_bfloat16:fused")}
 
@@ -70,8 +73,8 @@ def apply_parts(model_name, rest, switches, *nets):
 def build_pix2pix(args, rest, fused):
     gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
     disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
-    apply_parts("pix2pix", rest, {"kerasbn": keras_batch_norm, "kerasconv": keras_conv_grads},
-                gen, disc)
+    apply_parts("pix2pix", rest, {"kerasbn": keras_batch_norm, "kerasconv": keras_conv_grads,
+                                  "nodense": no_dense_layers}, gen, disc)
     model = models.compile_preset(models.Pix2Pix(gen, disc), fused_adam=fused)
     return model, model.translate_fn("batch_stats")
 

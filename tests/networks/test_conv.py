@@ -1,13 +1,17 @@
-"""MatmulGradConv2D(Transpose): Keras' values, with the im2col + matmul weight gradient."""
+"""MatmulGradConv2D(Transpose): Keras' values, with the im2col + matmul weight gradient
+and, for small layers, as dense matmuls."""
+
+import re
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
 
+from tfgan_pipeline.networks import conv as conv_lib
 from tfgan_pipeline.networks import patchgan_discriminator, unet_generator
 from tfgan_pipeline.networks.conv import (MatmulGradConv2D, MatmulGradConv2DTranspose,
-                                          filter_grad)
+                                          filter_grad, tap_matrix)
 
 CASES = [  # (our layer, Keras' layer, input shape, layer arguments)
     (MatmulGradConv2D, keras.layers.Conv2D, (1, 8, 8, 5), dict(strides=2, padding="same")),
@@ -23,9 +27,15 @@ CASES = [  # (our layer, Keras' layer, input shape, layer arguments)
 ]
 
 
-def _pair(ours, theirs, shape, dtype=None, **kwargs):
-    """Our layer and Keras' with the same random weights."""
-    a = ours(7, 4, use_bias=kwargs.pop("use_bias", False), dtype=dtype, **kwargs)
+#: TensorFlow's convolution ops: none of them may run on the dense path.
+CONV_OPS = {"Conv2D", "Conv2DBackpropInput", "Conv2DBackpropFilter", "ExtractImagePatches"}
+
+
+def _pair(ours, theirs, shape, dtype=None, dense_max_positions=0, **kwargs):
+    """Our layer and Keras' with the same random weights (the dense path off unless
+    ``dense_max_positions`` says otherwise)."""
+    a = ours(7, 4, use_bias=kwargs.pop("use_bias", False), dtype=dtype,
+             dense_max_positions=dense_max_positions, **kwargs)
     b = theirs(7, 4, use_bias=a.use_bias, dtype=dtype, **kwargs)
     a.build(shape)
     b.build(shape)
@@ -110,14 +120,17 @@ def test_bfloat16_policy_keeps_the_compute_dtype_and_keras_gradients(ours, their
         np.testing.assert_allclose(g, k, rtol=3e-2, atol=0.1 * np.abs(k).max())
 
 
-def test_two_replicas_give_the_single_device_gradient(mirrored_strategy):
+@pytest.mark.parametrize("dense", [0, 64], ids=["matmul_grad", "dense"])
+def test_two_replicas_give_the_single_device_gradient(mirrored_strategy, dense):
     shape = (2, 4, 4, 3)
     rng = np.random.default_rng(5)
     x = rng.normal(0, 1, shape).astype("float32")
     with mirrored_strategy.scope():
-        layer = MatmulGradConv2DTranspose(6, 4, strides=2, padding="same")
+        layer = MatmulGradConv2DTranspose(6, 4, strides=2, padding="same",
+                                          dense_max_positions=dense)
         layer.build(shape)
-    single = MatmulGradConv2DTranspose(6, 4, strides=2, padding="same")
+    single = MatmulGradConv2DTranspose(6, 4, strides=2, padding="same",
+                                       dense_max_positions=dense)
     single.build(shape)
     single.set_weights(layer.get_weights())
 
@@ -141,9 +154,12 @@ def test_config_round_trip_bad_threshold_and_the_pix2pix_networks_use_them():
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(clone) is MatmulGradConv2DTranspose
     assert (clone.filters, clone.matmul_grad_max_positions) == (3, 64)
+    assert clone.dense_max_positions == conv_lib.DEFAULT_DENSE_MAX_POSITIONS
     for bad in (-1, 2.5, "256", True):
         with pytest.raises(ValueError, match="matmul_grad_max_positions"):
             MatmulGradConv2D(3, 4, matmul_grad_max_positions=bad)
+        with pytest.raises(ValueError, match="dense_max_positions"):
+            MatmulGradConv2DTranspose(3, 4, dense_max_positions=bad)
     unet = unet_generator(32, base_filters=4)
     convs = [l for l in unet.layers if isinstance(l, keras.layers.Conv2D)]
     tconvs = [l for l in unet.layers if isinstance(l, keras.layers.Conv2DTranspose)]
@@ -154,10 +170,11 @@ def test_config_round_trip_bad_threshold_and_the_pix2pix_networks_use_them():
                if isinstance(l, keras.layers.Conv2D))
 
 
+@pytest.mark.parametrize("dense", [0, 10 ** 4], ids=["matmul_grad", "dense"])
 @pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
 def test_second_order_gradients_as_for_a_gradient_penalty_equal_keras(ours, theirs, shape,
-                                                                     kwargs):
-    a, b = _pair(ours, theirs, shape, **kwargs)
+                                                                     kwargs, dense):
+    a, b = _pair(ours, theirs, shape, dense_max_positions=dense, **kwargs)
     x = tf.constant(np.random.default_rng(6).normal(0, 1, shape).astype("float32"))
 
     def penalty_grad(layer):
@@ -170,5 +187,100 @@ def test_second_order_gradients_as_for_a_gradient_penalty_equal_keras(ours, thei
 
     got = tf.function(penalty_grad)(a)
     want = tf.function(penalty_grad)(b)
+    for g, k in zip(got, want):  # float32 rounding of sums that reach ~35
+        np.testing.assert_allclose(g.numpy(), k.numpy(), rtol=1e-4,
+                                   atol=1e-4 + 1e-5 * np.abs(k.numpy()).max())
+
+
+@pytest.mark.parametrize("in_hw,strides,padding", [((8, 8), 2, "SAME"), ((7, 9), 2, "SAME"),
+                                                    ((6, 5), 1, "VALID"), ((9, 9), 2, "VALID"),
+                                                    ((5, 6), 1, "SAME"), ((1, 1), 2, "SAME")])
+def test_tap_matrix_gathers_what_extract_patches_gathers(in_hw, strides, padding):
+    x = np.random.default_rng(7).normal(0, 1, (1, *in_hw, 3)).astype("float32")
+    want = tf.image.extract_patches(x, [1, 4, 4, 1], [1, strides, strides, 1], [1, 1, 1, 1],
+                                    padding).numpy()
+    taps, out_hw = tap_matrix(in_hw, (4, 4), (strides, strides), padding)
+    assert out_hw == want.shape[1:3]
+    assert set(np.unique(taps)) <= {0.0, 1.0} and (taps.sum(axis=1) <= 1).all()
+    got = (taps @ x.reshape(-1, 3)).reshape(want.shape)  # rows (position, i, j), then channel
+    np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", CASES)
+def test_dense_path_gives_keras_outputs_and_gradients_without_conv_ops(ours, theirs, shape,
+                                                                      kwargs):
+    a, b = _pair(ours, theirs, shape, dense_max_positions=10 ** 4, **kwargs)
+    rng = np.random.default_rng(8)
+    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
+    got, ops = _step(a, x, w)
+    want, keras_ops = _step(b, x, w)
+    assert not ops & CONV_OPS and "BatchMatMulV2" in ops and keras_ops & CONV_OPS
+    assert len(got) == len(want) == 2 + a.use_bias + 1
     for g, k in zip(got, want):
-        np.testing.assert_allclose(g.numpy(), k.numpy(), rtol=1e-4, atol=1e-4)
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
+def test_dense_path_only_at_or_below_its_threshold_and_for_a_known_batch(ours, theirs, shape,
+                                                                        kwargs):
+    a, b = _pair(ours, theirs, shape, **kwargs)
+    x = tf.constant(np.random.default_rng(9).normal(0, 1, shape).astype("float32"))
+    w = tf.ones(b.compute_output_shape(shape))
+    low = (shape[0] * int(np.prod(b.compute_output_shape(shape)[1:3])) if ours is MatmulGradConv2D
+           else int(np.prod(shape[:3])))
+    for threshold, dense in ((low, True), (low - 1, False)):
+        a.dense_max_positions = threshold
+        got, ops = _step(a, x, w)
+        assert (not ops & CONV_OPS) is dense, threshold
+        for g, k in zip(got, _step(b, x, w)[0]):
+            np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+    a.dense_max_positions = 10 ** 6
+    unknown = tf.function(lambda t: a(t)).get_concrete_function(
+        tf.TensorSpec((None,) + shape[1:], tf.float32))
+    assert {op.type for op in unknown.graph.get_operations()} & CONV_OPS
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[0], CASES[3]])
+def test_dense_path_falls_back_when_the_tap_matrix_would_be_too_large(ours, theirs, shape,
+                                                                     kwargs, monkeypatch):
+    a, b = _pair(ours, theirs, shape, dense_max_positions=10 ** 4, **kwargs)
+    monkeypatch.setattr(conv_lib, "MAX_TAP_ENTRIES", 10)
+    x = tf.constant(np.random.default_rng(10).normal(0, 1, shape).astype("float32"))
+    w = tf.ones(b.compute_output_shape(shape))
+    got, ops = _step(a, x, w)
+    assert ops & CONV_OPS
+    for g, k in zip(got, _step(b, x, w)[0]):
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[0], CASES[3]])
+def test_dense_path_under_bfloat16_keeps_the_compute_dtype_and_keras_gradients(
+        ours, theirs, shape, kwargs):
+    a, b = _pair(ours, theirs, shape, dtype="mixed_bfloat16", dense_max_positions=64, **kwargs)
+    x = tf.constant(np.random.default_rng(11).normal(0, 1, shape).astype("float32"))
+    w = tf.ones(b.compute_output_shape(shape))
+    got, ops = _step(a, x, w)
+    want, _ = _step(b, x, w)
+    assert not ops & CONV_OPS
+    assert a(x).dtype == tf.bfloat16 and a.kernel.dtype == "float32"
+    for g, k in zip(got, want):  # bf16 rounding of a 16-64 term sum
+        np.testing.assert_allclose(g, k, rtol=3e-2, atol=0.1 * np.abs(k).max())
+
+
+LAYER_NAME = re.compile(r"((?:enc|dec)_conv_\d+|out_conv)")
+
+
+def test_the_unet_runs_its_innermost_layers_dense_at_batch_one():
+    unet = unet_generator(64, base_filters=4)
+    step = tf.function(lambda t: unet(t, training=True))
+    graph = step.get_concrete_function(tf.TensorSpec((1, 64, 64, 3), tf.float32)).graph
+    ops = [op for op in graph.get_operations() if op.type in CONV_OPS | {"BatchMatMulV2"}]
+    by_layer = {}
+    for op in ops:
+        layer = next(m.group(1) for m in map(LAYER_NAME.match, op.name.split("/")) if m)
+        by_layer.setdefault(layer, set()).add(op.type)
+    # 64 px: encoder outputs 32, 16, 8, 4, 2, 1; decoder inputs 1, 2, 4, 8, 16, 32.
+    dense = {name for name, types in by_layer.items() if types == {"BatchMatMulV2"}}
+    assert dense == {"enc_conv_2", "enc_conv_3", "enc_conv_4", "enc_conv_5",
+                     "dec_conv_0", "dec_conv_1", "dec_conv_2", "dec_conv_3"}, by_layer

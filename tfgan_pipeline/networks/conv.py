@@ -34,12 +34,38 @@ including second-order gradients (a gradient penalty differentiates through the
 backward pass, which is made of differentiable TensorFlow ops).
 The matmul path covers ``groups=1``, ``dilation_rate=1``, channels-last and (for the
 transposed layer) ``output_padding=None``; every other configuration uses Keras' op.
+
+The innermost layers, where the low-resolution side of the layer (the output of a
+convolution, the input of a transposed one) has at most ``dense_max_positions``
+positions (batch x height x width, default 64: the U-Net's 8x8 and smaller layers
+at batch 1), skip the convolution kernels altogether: there the layer is a *dense*
+linear map, computed as two matmuls whose gradients TensorFlow derives itself
+(:func:`dense_conv2d`, :func:`dense_conv2d_transpose`). One matmul moves the pixels:
+a constant 0/1 matrix (:func:`tap_matrix`, built from the static shapes) gathers
+every kernel tap's input position (im2col), or, for the transposed layer, its
+transpose adds each tap's contribution into its output position (col2im); the other
+multiplies by the kernel over the channels. oneDNN's kernels spend most of their time
+there on setting up and reordering 4-8M-value weight tensors for a few hundred
+multiply-adds per weight: measured on the AMX Xeon in isolation, forward + both
+gradients of the U-Net's layers with a 1x1 to 8x8 low side were x1.17-3.27 faster this
+way in float32 (oneDNN capped at AVX512_CORE: the decoder's 2x2 -> 4x4 layer 17.2 ->
+5.3 ms) and x1.39-1.93 in bfloat16, and slower from 16x16 on (x0.68-0.93), hence the
+threshold (BUILD.md "Performance", fourth pass). In float32 the gather is exact (one
+1 per row) and the scatter sums at most ``kh*kw`` terms per output value, so the
+results differ from TensorFlow's only in summation order.
 """
 
+import functools
+
 import keras
+import numpy as np
 import tensorflow as tf
 
 DEFAULT_MAX_POSITIONS = 256
+DEFAULT_DENSE_MAX_POSITIONS = 64
+#: Largest tap matrix (entries) the dense path builds; past it TensorFlow's ops run (a
+#: raised ``dense_max_positions`` must not turn a large layer into a huge constant).
+MAX_TAP_ENTRIES = 1 << 24
 
 
 def filter_grad(inputs, grad, kernel_shape, strides, padding):
@@ -57,30 +83,137 @@ def filter_grad(inputs, grad, kernel_shape, strides, padding):
                       kernel_shape)
 
 
-def _matmul_ready(layer, positions):
-    """Whether ``layer`` (a conv layer) can and should take the matmul weight gradient for
-    ``positions`` summed positions (``None``: not known while tracing)."""
-    if positions is None or positions > layer.matmul_grad_max_positions:
-        return False
+@functools.lru_cache(maxsize=64)
+def tap_matrix(in_hw, kernel_hw, strides, padding):
+    """The 0/1 im2col matrix of a 2-D convolution, from static sizes.
+
+    Returns:
+      ``(matrix, out_hw)``: ``matrix`` (float32 numpy, ``[out_h*out_w*kh*kw, in_h*in_w]``)
+      has a 1 in row ``((oy*out_w + ox)*kh + i)*kw + j`` at the input position that kernel
+      tap ``(i, j)`` of output position ``(oy, ox)`` reads, and an all-zero row where the
+      tap falls into the padding; TensorFlow's ``SAME`` padding puts the odd pixel at the
+      end (``pad_before = total // 2``). ``out_hw`` is the convolution's output size.
+    """
+    (in_h, in_w), (kh, kw), (sh, sw) = in_hw, kernel_hw, strides
+    out_hw = conv_output_hw(in_hw, kernel_hw, strides, padding)
+    out_h, out_w = out_hw
+    top, left = 0, 0
+    if padding == "SAME":
+        top = max((out_h - 1) * sh + kh - in_h, 0) // 2
+        left = max((out_w - 1) * sw + kw - in_w, 0) // 2
+    oy, ox, i, j = np.meshgrid(np.arange(out_h), np.arange(out_w), np.arange(kh), np.arange(kw),
+                               indexing="ij")
+    iy, ix = (oy * sh + i - top).ravel(), (ox * sw + j - left).ravel()
+    inside = (iy >= 0) & (iy < in_h) & (ix >= 0) & (ix < in_w)
+    matrix = np.zeros((iy.size, in_h * in_w), np.float32)
+    matrix[np.flatnonzero(inside), (iy * in_w + ix)[inside]] = 1.0
+    return matrix, out_hw
+
+
+def conv_output_hw(in_hw, kernel_hw, strides, padding):
+    """Output height and width of a 2-D convolution (``"SAME"`` or ``"VALID"``)."""
+    (in_h, in_w), (kh, kw), (sh, sw) = in_hw, kernel_hw, strides
+    if padding == "SAME":
+        return -(-in_h // sh), -(-in_w // sw)
+    if padding == "VALID":
+        return (in_h - kh) // sh + 1, (in_w - kw) // sw + 1
+    raise ValueError(f"padding must be 'SAME' or 'VALID', got {padding!r}.")
+
+
+def _taps_fit(in_hw, out_hw, kernel_hw):
+    """Whether the tap matrix of these sizes stays within :data:`MAX_TAP_ENTRIES`."""
+    rows = out_hw[0] * out_hw[1] * kernel_hw[0] * kernel_hw[1]
+    return rows * in_hw[0] * in_hw[1] <= MAX_TAP_ENTRIES
+
+
+def dense_conv2d(inputs, kernel, strides, padding):
+    """``tf.nn.conv2d(inputs, kernel, strides, padding)`` as im2col matmul + channel matmul.
+
+    ``inputs`` needs a static shape ``[batch, h, w, c_in]``; ``kernel`` is ``[kh, kw, c_in,
+    c_out]``; ``padding`` ``"SAME"`` or ``"VALID"``. Differentiable (to any order) by
+    TensorFlow's matmul gradients. Returns ``None`` when the tap matrix would exceed
+    :data:`MAX_TAP_ENTRIES` (the caller then uses TensorFlow's op).
+    """
+    batch, in_h, in_w, c_in = inputs.shape
+    kh, kw, _, c_out = kernel.shape
+    out_hw = conv_output_hw((in_h, in_w), (kh, kw), tuple(strides), padding)
+    if not _taps_fit((in_h, in_w), out_hw, (kh, kw)):
+        return None
+    taps, (out_h, out_w) = tap_matrix((in_h, in_w), (kh, kw), tuple(strides), padding)
+    taps = tf.constant(taps[None], inputs.dtype)
+    patches = tf.matmul(taps, tf.reshape(inputs, [batch, in_h * in_w, c_in]))
+    outputs = tf.matmul(tf.reshape(patches, [batch * out_h * out_w, kh * kw * c_in]),
+                        tf.reshape(kernel, [kh * kw * c_in, c_out]))
+    return tf.reshape(outputs, [batch, out_h, out_w, c_out])
+
+
+def dense_conv2d_transpose(inputs, kernel, output_hw, strides, padding):
+    """``tf.nn.conv2d_transpose`` (the input gradient of a convolution from ``output_hw`` to
+    the input's size) as channel matmul + col2im matmul.
+
+    ``kernel`` is ``[kh, kw, c_out, c_in]`` (TensorFlow's and Keras' transposed-conv
+    layout). Returns ``None`` when the convolution from ``output_hw`` with these
+    strides and padding does not map back to the input's size, or the tap matrix would
+    exceed :data:`MAX_TAP_ENTRIES` (the caller then uses TensorFlow's op).
+    """
+    batch, in_h, in_w, c_in = inputs.shape
+    kh, kw, c_out, _ = kernel.shape
+    output_hw = tuple(output_hw)
+    conv_out = conv_output_hw(output_hw, (kh, kw), tuple(strides), padding)
+    if tuple(conv_out) != (in_h, in_w) or not _taps_fit(output_hw, conv_out, (kh, kw)):
+        return None
+    taps, _ = tap_matrix(output_hw, (kh, kw), tuple(strides), padding)
+    out_h, out_w = output_hw
+    cols = tf.matmul(tf.reshape(inputs, [batch * in_h * in_w, c_in]),
+                     tf.reshape(kernel, [kh * kw * c_out, c_in]), transpose_b=True)
+    cols = tf.reshape(cols, [batch, in_h * in_w * kh * kw, c_out])
+    outputs = tf.matmul(tf.constant(taps.T[None], inputs.dtype), cols)
+    return tf.reshape(outputs, [batch, out_h, out_w, c_out])
+
+
+def _plain_conv(layer):
+    """Whether ``layer``'s configuration is one the matmul paths cover."""
     if keras.backend.backend() != "tensorflow" or layer.data_format != "channels_last":
         return False
     return getattr(layer, "groups", 1) == 1 and tuple(layer.dilation_rate) == (1, 1)
 
 
+def _matmul_ready(layer, positions):
+    """Whether ``layer`` (a conv layer) can and should take the matmul weight gradient for
+    ``positions`` summed positions (``None``: not known while tracing)."""
+    if positions is None or positions > layer.matmul_grad_max_positions:
+        return False
+    return _plain_conv(layer)
+
+
+def _dense_ready(layer, low_positions):
+    """Whether ``layer`` should run as :func:`dense_conv2d` (or its transpose): its
+    low-resolution side has ``low_positions`` (batch x h x w) <= ``dense_max_positions``."""
+    if low_positions is None or low_positions > layer.dense_max_positions:
+        return False
+    return _plain_conv(layer)
+
+
 class _MatmulGradMixin:
     """The ``matmul_grad_max_positions`` argument and config entry of both layers."""
 
-    def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS, **kwargs):
+    def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS,
+                 dense_max_positions=DEFAULT_DENSE_MAX_POSITIONS, **kwargs):
         super().__init__(*args, **kwargs)
-        value = matmul_grad_max_positions
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise ValueError("matmul_grad_max_positions must be an int >= 0 (0 turns the "
-                             f"matmul weight gradient off), got {value!r}")
-        self.matmul_grad_max_positions = value
+        for name, value, what in (
+                ("matmul_grad_max_positions", matmul_grad_max_positions,
+                 "the matmul weight gradient"),
+                ("dense_max_positions", dense_max_positions, "the dense matmul layer")):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"{name} must be an int >= 0 (0 turns {what} off), "
+                                 f"got {value!r}")
+        self.matmul_grad_max_positions = matmul_grad_max_positions
+        self.dense_max_positions = dense_max_positions
 
     def get_config(self):
         config = super().get_config()
         config["matmul_grad_max_positions"] = self.matmul_grad_max_positions
+        config["dense_max_positions"] = self.dense_max_positions
         return config
 
 
@@ -106,9 +239,14 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
     def convolution_op(self, inputs, kernel):
         forward = super().convolution_op
         out_shape = self.compute_output_shape(inputs.shape)
+        strides, padding = list(self.strides), self.padding.upper()
+        if _dense_ready(self, _positions(out_shape)) and _positions(inputs.shape):
+            outputs = dense_conv2d(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel),
+                                   strides, padding)
+            if outputs is not None:
+                return outputs
         if not _matmul_ready(self, _positions(out_shape)):
             return forward(inputs, kernel)
-        strides, padding = list(self.strides), self.padding.upper()
         scope = _backward_scope()
 
         @tf.custom_gradient
@@ -130,9 +268,28 @@ class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
     module."""
 
     def call(self, inputs):
-        if self.output_padding is not None or not _matmul_ready(self, _positions(inputs.shape)):
+        positions = _positions(inputs.shape)
+        if self.output_padding is not None or not (_matmul_ready(self, positions)
+                                                   or _dense_ready(self, positions)):
             return super().call(inputs)
         strides, padding = list(self.strides), self.padding.upper()
+        x, kernel = tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel)
+        outputs = None
+        if _dense_ready(self, positions):
+            out_hw = self.compute_output_shape(inputs.shape)[1:3]
+            outputs = dense_conv2d_transpose(x, kernel, out_hw, strides, padding)
+        if outputs is None and not _matmul_ready(self, positions):
+            return super().call(inputs)
+        if outputs is None:
+            outputs = self._matmul_grad_op(x, kernel, strides, padding)
+        if self.use_bias:
+            outputs = keras.ops.add(outputs, keras.ops.reshape(self.bias, (1, 1, 1, self.filters)))
+        if self.activation is not None:
+            return self.activation(outputs)
+        return outputs
+
+    def _matmul_grad_op(self, x, kernel, strides, padding):
+        """Keras' transposed convolution with the im2col + matmul weight gradient."""
         conv_transpose = lambda x, w: keras.ops.conv_transpose(  # noqa: E731
             x, w, strides=strides, padding=self.padding, data_format=self.data_format)
         scope = _backward_scope()
@@ -147,9 +304,4 @@ class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
                     return dx, filter_grad(dy, x, w.shape, strides, padding)
             return conv_transpose(x, w), grad
 
-        outputs = op(tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel))
-        if self.use_bias:
-            outputs = keras.ops.add(outputs, keras.ops.reshape(self.bias, (1, 1, 1, self.filters)))
-        if self.activation is not None:
-            return self.activation(outputs)
-        return outputs
+        return op(x, kernel)
