@@ -7,7 +7,9 @@ records ``--steps`` steps with ``tf.profiler.experimental`` and sums the duratio
 every TensorFlow op executed on the executor threads into categories:
 
   conv fwd / conv bwd            Conv2D (and oneDNN's fused variants) outside /
-                                 inside ``gradient_tape/``
+                                 inside ``gradient_tape/``, and the matmuls of
+                                 ``networks.conv``'s layers (im2col weight gradient,
+                                 dense layers)
   tconv fwd / tconv bwd          the same for Conv2DTranspose layers
   norm fwd / norm bwd            ops of BatchNormalization / GroupNormalization layers
   elementwise fwd / bwd          activations, pads, concats, losses, casts, ...
@@ -123,9 +125,11 @@ def categorize(op_name, op_type, tconv, norm):
         return "input (GetNext wait)"
     if re.search(r"(^|/)(adam|sgd|rmsprop|optimizer)(_\d+)?/", lowered) and not grad:
         return "optimizer"
-    im2col = op_type in ("MatMul", "_MklMatMul", "ExtractImagePatches") and grad
-    if "Conv2D" in op_type or "Conv2DBackprop" in op_type or (im2col and "conv" in lowered):
-        # im2col: the weight gradient of networks.conv's layers (patches + one matmul)
+    matmul = op_type in ("MatMul", "_MklMatMul", "BatchMatMulV2", "_MklBatchMatMulV2",
+                         "ExtractImagePatches")
+    if "Conv2D" in op_type or "Conv2DBackprop" in op_type or (matmul and "conv" in lowered):
+        # matmuls in a conv layer: networks.conv's im2col + matmul weight gradient and its
+        # dense layers (tap matrix and channel matmuls, forward and backward)
         kind = "tconv" if _layer_of(op_name, tconv) else "conv"
         return f"{kind} {'bwd' if grad else 'fwd'}"
     if _layer_of(op_name, norm) or "BatchNorm" in op_type:

@@ -21,10 +21,11 @@ on the hash-split validation pairs. Variants:
 ``--model cyclegan`` trains CycleGAN (Zhu et al. 2017: ResNet generators, instance
 norm, 70x70 PatchGANs) on the same stream, the pair's two images as its domains A
 and B, and scores ``G: A -> B`` by the same held-out L1. Its variants:
-``float32:unfused:kerasin`` (reference: Keras' Adam, Keras' ``GroupNormalization``
-ops), ``float32:fused:kerasin`` (fused Adam alone), ``float32:fused`` (the default:
-fused Adam and the fused instance-norm kernel of ``networks.instance_norm``) and
-``mixed_bfloat16:fused`` (the default on AMX / AVX512-BF16 CPUs).
+``float32:unfused:kerasin:kerasconv`` (reference: Keras' Adam, Keras'
+``GroupNormalization`` ops, TensorFlow's convolution ops), ``float32:fused:kerasin:kerasconv``
+(fused Adam alone), ``float32:fused`` (the default: fused Adam, the fused
+instance-norm kernel of ``networks.instance_norm`` and the PatchGANs' ``networks.conv``
+layers) and ``mixed_bfloat16:fused`` (the default on AMX / AVX512-BF16 CPUs).
 
 A faster path passes when its mean L1 over the seeds is within 2% of the
 reference's; the spread between seeds of the reference is printed beside it (the
@@ -56,8 +57,8 @@ _DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "
 VARIANTS = {"pix2pix": ("float32:unfused:kerasbn:kerasconv", "float32:fused:kerasbn:kerasconv",
                         "float32:fused:kerasconv", "float32:fused:nodense", "float32:fused",
                         "mixed_bfloat16:fused"),
-            "cyclegan": ("float32:unfused:kerasin", "float32:fused:kerasin", "float32:fused",
-                         "mixed_bfloat16:fused")}
+            "cyclegan": ("float32:unfused:kerasin:kerasconv", "float32:fused:kerasin:kerasconv",
+                         "float32:fused", "mixed_bfloat16:fused")}
 
 
 def apply_parts(model_name, rest, switches, *nets):
@@ -85,7 +86,9 @@ def build_cyclegan(args, rest, fused):
     discs = [networks.patchgan_discriminator(size, input_channels=0, target_channels=3,
                                              base_filters=f, norm="instance", name=n)
              for n in ("d_a", "d_b")]
-    apply_parts("cyclegan", rest, {"kerasin": keras_instance_norm}, *gens, *discs)
+    apply_parts("cyclegan", rest, {"kerasin": keras_instance_norm, "kerasconv": keras_conv_grads,
+                                   "nodense": no_dense_layers},
+                *gens, *discs)
     model = models.CycleGAN(*gens, *discs, image_shape=(size, size, 3))
     return models.compile_preset(model, fused_adam=fused), model.translate
 

@@ -284,3 +284,9 @@ def test_the_unet_runs_its_innermost_layers_dense_at_batch_one():
     dense = {name for name, types in by_layer.items() if types == {"BatchMatMulV2"}}
     assert dense == {"enc_conv_2", "enc_conv_3", "enc_conv_4", "enc_conv_5",
                      "dec_conv_0", "dec_conv_1", "dec_conv_2", "dec_conv_3"}, by_layer
+
+
+def test_dense_transpose_refuses_an_output_size_its_convolution_does_not_map_back():
+    x, kernel = tf.zeros((1, 3, 3, 2)), tf.zeros((4, 4, 5, 2))
+    assert conv_lib.dense_conv2d_transpose(x, kernel, (7, 7), (2, 2), "SAME") is None  # -> 4x4
+    assert conv_lib.dense_conv2d_transpose(x, kernel, (6, 6), (2, 2), "SAME").shape == (1, 6, 6, 5)

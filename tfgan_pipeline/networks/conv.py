@@ -49,8 +49,8 @@ there on setting up and reordering 4-8M-value weight tensors for a few hundred
 multiply-adds per weight: measured on the AMX Xeon in isolation, forward + both
 gradients of the U-Net's layers with a 1x1 to 8x8 low side were x1.17-3.27 faster this
 way in float32 (oneDNN capped at AVX512_CORE: the decoder's 2x2 -> 4x4 layer 17.2 ->
-5.3 ms) and x1.39-1.93 in bfloat16, and slower from 16x16 on (x0.68-0.93), hence the
-threshold (BUILD.md "Performance", fourth pass). In float32 the gather is exact (one
+5.3 ms) and x1.39-1.93 in bfloat16, and not faster from a 16x16 low side on (x0.68-1.07),
+hence the threshold (BUILD.md "Performance", fourth pass). In float32 the gather is exact (one
 1 per row) and the scatter sums at most ``kh*kw`` terms per output value, so the
 results differ from TensorFlow's only in summation order.
 """
