@@ -195,7 +195,8 @@ def _dense_ready(layer, low_positions):
 
 
 class _MatmulGradMixin:
-    """The ``matmul_grad_max_positions`` argument and config entry of both layers."""
+    """The ``matmul_grad_max_positions`` and ``dense_max_positions`` arguments and config
+    entries of both layers."""
 
     def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS,
                  dense_max_positions=DEFAULT_DENSE_MAX_POSITIONS, **kwargs):
@@ -234,7 +235,8 @@ def _positions(shape):
 
 @keras.saving.register_keras_serializable(package="tfgan_pipeline")
 class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
-    """``keras.layers.Conv2D`` with the im2col + matmul weight gradient; see the module."""
+    """``keras.layers.Conv2D`` with the im2col + matmul weight gradient, and as dense
+    matmuls when its output is small; see the module."""
 
     def convolution_op(self, inputs, kernel):
         forward = super().convolution_op
@@ -264,29 +266,35 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="tfgan_pipeline")
 class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
-    """``keras.layers.Conv2DTranspose`` with the im2col + matmul weight gradient; see the
-    module."""
+    """``keras.layers.Conv2DTranspose`` with the im2col + matmul weight gradient, and as
+    dense matmuls when its input is small; see the module."""
 
     def call(self, inputs):
-        positions = _positions(inputs.shape)
-        if self.output_padding is not None or not (_matmul_ready(self, positions)
-                                                   or _dense_ready(self, positions)):
-            return super().call(inputs)
-        strides, padding = list(self.strides), self.padding.upper()
-        x, kernel = tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel)
         outputs = None
-        if _dense_ready(self, positions):
-            out_hw = self.compute_output_shape(inputs.shape)[1:3]
-            outputs = dense_conv2d_transpose(x, kernel, out_hw, strides, padding)
-        if outputs is None and not _matmul_ready(self, positions):
-            return super().call(inputs)
+        if self.output_padding is None:
+            outputs = self._matmul_paths(inputs, _positions(inputs.shape))
         if outputs is None:
-            outputs = self._matmul_grad_op(x, kernel, strides, padding)
+            return super().call(inputs)
         if self.use_bias:
             outputs = keras.ops.add(outputs, keras.ops.reshape(self.bias, (1, 1, 1, self.filters)))
         if self.activation is not None:
             return self.activation(outputs)
         return outputs
+
+    def _matmul_paths(self, inputs, positions):
+        """The dense layer or the matmul weight gradient for ``inputs`` (before bias and
+        activation), or ``None`` where neither applies."""
+        dense, matmul_grad = _dense_ready(self, positions), _matmul_ready(self, positions)
+        if not (dense or matmul_grad):
+            return None
+        strides, padding = list(self.strides), self.padding.upper()
+        x, kernel = tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel)
+        if dense:
+            out_hw = self.compute_output_shape(inputs.shape)[1:3]
+            outputs = dense_conv2d_transpose(x, kernel, out_hw, strides, padding)
+            if outputs is not None:
+                return outputs
+        return self._matmul_grad_op(x, kernel, strides, padding) if matmul_grad else None
 
     def _matmul_grad_op(self, x, kernel, strides, padding):
         """Keras' transposed convolution with the im2col + matmul weight gradient."""
