@@ -22,7 +22,8 @@ traces that variant with Grappler's remapper off (what the "remapper failed ...
 LeakyReluGrad" log line costs); ``:kerasbn`` trains the BatchNorm layers with Keras'
 own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` runs
 every convolution on TensorFlow's own ops (no im2col + matmul weight gradient, no dense
-matmul layers: ``networks.conv``); ``:nodense`` turns only the dense matmul layers off.
+matmul layers, no two-band float32 forward: ``networks.conv``); ``:nodense`` turns only
+the dense matmul layers off, ``:nobands`` only the two-band forward.
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -182,15 +183,15 @@ class _StepTimer(keras.callbacks.Callback):
 
 
 def parse_variant(text):
-    """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv][:nodense]``
-    or ``tutorial``."""
+    """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv][:nodense]
+    [:nobands]`` or ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
     if parts[0] != "library":
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
-            "fused_bn": True, "matmul_grad": True, "dense": True}
+            "fused_bn": True, "matmul_grad": True, "dense": True, "bands": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
@@ -200,6 +201,8 @@ def parse_variant(text):
             spec["matmul_grad"] = spec["dense"] = False
         elif part == "nodense":
             spec["dense"] = False
+        elif part == "nobands":
+            spec["bands"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -217,6 +220,7 @@ def parse_variant(text):
     bn = "" if spec["fused_bn"] else ", Keras BN"
     conv = ("" if spec["dense"] else ", no dense layers") if spec["matmul_grad"] else (
         ", TF conv ops")
+    conv += "" if spec["bands"] or not spec["matmul_grad"] else ", no band forward"
     spec["label"] = (f"library {choice.policy}{auto}, "
                      f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
@@ -247,10 +251,18 @@ def no_dense_layers(*nets):
         layer.dense_max_positions = 0
 
 
+def no_band_forward(*nets):
+    """Makes the networks' MatmulGradConv2D layers run their float32 forward as one call
+    (the ``:nobands`` variant: what the two-band forward bought)."""
+    for layer in layers_of(MatmulGradConv2D, *nets):
+        layer.band_forward = False
+
+
 def keras_conv_grads(*nets):
     """Makes the networks' MatmulGradConv2D(Transpose) layers run TensorFlow's own ops,
     weight gradient included (the ``:kerasconv`` variant: what ``networks.conv`` bought)."""
     no_dense_layers(*nets)
+    no_band_forward(*nets)
     for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
         layer.matmul_grad_max_positions = 0
 
@@ -350,8 +362,10 @@ class Runner(TimedRunner):
                 keras_batch_norm(gen, disc)
             if not spec["matmul_grad"]:
                 keras_conv_grads(gen, disc)
-            elif not spec["dense"]:
+            if not spec["dense"]:
                 no_dense_layers(gen, disc)
+            if not spec["bands"]:
+                no_band_forward(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]

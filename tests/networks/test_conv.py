@@ -290,3 +290,86 @@ def test_dense_transpose_refuses_an_output_size_its_convolution_does_not_map_bac
     x, kernel = tf.zeros((1, 3, 3, 2)), tf.zeros((4, 4, 5, 2))
     assert conv_lib.dense_conv2d_transpose(x, kernel, (7, 7), (2, 2), "SAME") is None  # -> 4x4
     assert conv_lib.dense_conv2d_transpose(x, kernel, (6, 6), (2, 2), "SAME").shape == (1, 6, 6, 5)
+
+
+def _forward_conv_batches(layer, shape, dtype=tf.float32):
+    """Batch sizes of the forward ``Conv2D`` ops (outside the gradient) of ``layer`` traced
+    on ``shape``."""
+    graph = tf.function(lambda t: layer(t)).get_concrete_function(
+        tf.TensorSpec(shape, dtype)).graph
+    return sorted(op.inputs[0].shape[0] for op in graph.get_operations()
+                  if op.type == "Conv2D" and "gradient" not in op.name.lower())
+
+
+@pytest.mark.parametrize("rows", [20, 19])  # 17 (odd) and 16 (even) output rows
+def test_band_conv2d_is_tensorflows_convolution(rows):
+    rng = np.random.default_rng(12)
+    x = tf.constant(rng.normal(0, 1, (1, rows, 18, 5)).astype("float32"))
+    kernel = tf.constant(rng.normal(0, 1, (4, 4, 5, 6)).astype("float32"))
+    want = tf.nn.conv2d(x, kernel, 1, "VALID")
+    got = conv_lib.band_conv2d(x, kernel)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-5)
+
+
+def _band_pair(**kwargs):
+    a = MatmulGradConv2D(64, 4, padding="valid", use_bias=True, **kwargs)
+    b = keras.layers.Conv2D(64, 4, padding="valid", use_bias=True,
+                            dtype=kwargs.get("dtype"))
+    a.build((1, 20, 20, 3))
+    b.build((1, 20, 20, 3))
+    weights = [np.random.default_rng(13).normal(0, 1, w.shape).astype("float32")
+               for w in b.get_weights()]
+    a.set_weights(weights)
+    b.set_weights(weights)
+    return a, b
+
+
+def test_band_forward_runs_for_a_float32_batch_one_stride_one_layer_with_keras_gradients():
+    a, b = _band_pair()
+    shape = (1, 20, 20, 3)
+    assert _forward_conv_batches(a, shape) == [2] and _forward_conv_batches(b, shape) == [1]
+    rng = np.random.default_rng(14)
+    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, (1, 17, 17, 64)).astype("float32"))
+    got, _ = _step(a, x, w)
+    want, _ = _step(b, x, w)
+    for g, k in zip(got, want):
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+
+
+def test_band_forward_only_where_it_was_measured_to_pay():
+    a, _ = _band_pair(band_forward=False)
+    assert _forward_conv_batches(a, (1, 20, 20, 3)) == [1]
+    a, _ = _band_pair()
+    assert _forward_conv_batches(a, (2, 20, 20, 3)) == [2]       # batch 2: one call as is
+    assert _forward_conv_batches(a, (1, 18, 18, 3)) == [1]       # 15 output rows
+    a, _ = _band_pair(dtype="mixed_bfloat16")
+    assert _forward_conv_batches(a, (1, 20, 20, 3)) == [1]       # bf16: no gain measured
+    narrow = MatmulGradConv2D(63, 4, padding="valid")
+    assert _forward_conv_batches(narrow, (1, 20, 20, 3)) == [1]  # < 64 output channels
+    strided = MatmulGradConv2D(64, 4, strides=2, padding="valid")
+    assert _forward_conv_batches(strided, (1, 40, 40, 3)) == [1]
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        MatmulGradConv2D(64, 4, band_forward=False)))
+    assert clone.band_forward is False
+    for bad in (0, "yes", None):
+        with pytest.raises(ValueError, match="band_forward"):
+            MatmulGradConv2D(64, 4, band_forward=bad)
+
+
+def test_band_forward_second_order_gradients_equal_keras():
+    a, b = _band_pair()
+    x = tf.constant(np.random.default_rng(15).normal(0, 1, (1, 20, 20, 3)).astype("float32"))
+
+    def penalty_grad(layer):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                score = tf.reduce_sum(tf.tanh(layer(x)))
+            penalty = tf.reduce_sum(tf.square(inner.gradient(score, x)))
+        return outer.gradient(penalty, layer.trainable_weights)
+
+    for g, k in zip(tf.function(penalty_grad)(a), tf.function(penalty_grad)(b)):
+        np.testing.assert_allclose(g.numpy(), k.numpy(), rtol=1e-4,
+                                   atol=1e-4 + 1e-5 * np.abs(k.numpy()).max())

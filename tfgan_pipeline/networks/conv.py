@@ -53,6 +53,13 @@ way in float32 (oneDNN capped at AVX512_CORE: the decoder's 2x2 -> 4x4 layer 17.
 hence the threshold (BUILD.md "Performance", fourth pass). In float32 the gather is exact (one
 1 per row) and the scatter sums at most ``kh*kw`` terms per output value, so the
 results differ from TensorFlow's only in summation order.
+
+One float32-only case goes the other way, towards a bigger call: a batch-1, stride-1
+``VALID`` convolution with at least 16 output rows and 64 output channels (the
+PatchGAN's 31x31x512 layer) runs its forward as one call on two overlapping row bands
+stacked as a batch of 2 (:func:`band_conv2d`), where oneDNN's float32 kernel is
+x1.56 faster for the same output; its gradients stay TensorFlow's ops on the whole
+image.
 """
 
 import functools
@@ -171,6 +178,46 @@ def dense_conv2d_transpose(inputs, kernel, output_hw, strides, padding):
     return tf.reshape(outputs, [batch, out_h, out_w, c_out])
 
 
+#: The two-band forward (:func:`band_conv2d`) needs at least this many output rows and
+#: output channels (below them it was slower: the PatchGAN's 1-channel last layer).
+BAND_MIN_ROWS = 16
+BAND_MIN_CHANNELS = 64
+
+
+def band_conv2d(inputs, kernel):
+    """A batch-1, stride-1 ``VALID`` convolution computed as a batch of two row bands.
+
+    The output rows are split in two halves; each half's input rows (``kh - 1`` rows of
+    overlap) go into one batch of 2 for one ``tf.nn.conv2d`` call, and the halves are
+    joined again. Every output value is computed by the same kernel from the same
+    inputs, so the result is TensorFlow's (bit for bit in the tests). Why: oneDNN's
+    float32 forward kernel for the PatchGAN's 34x34x256 -> 31x31x512 layer took 24.9 ms
+    for one image and 28.5 ms for two (x1.75 per image); as two bands of one image it
+    took 16.7 ms instead of 26.1 (BUILD.md "Performance", fourth pass). In bf16 the
+    same split gained nothing, so it is a float32 path.
+    """
+    kh = kernel.shape[0]
+    out_h = inputs.shape[1] - kh + 1
+    band = -(-out_h // 2)
+    rows = band + kh - 1
+    second = out_h - band  # first output row of the second band
+    stacked = tf.concat([inputs[:, :rows], inputs[:, second:second + rows]], axis=0)
+    both = tf.nn.conv2d(stacked, kernel, 1, "VALID")
+    return tf.concat([both[:1], both[1:, 2 * band - out_h:]], axis=1)
+
+
+def _band_ready(layer, inputs, kernel, out_shape):
+    """Whether ``layer``'s forward should run as :func:`band_conv2d`: a float32, batch-1,
+    stride-1 ``VALID`` convolution with >= :data:`BAND_MIN_ROWS` output rows and >=
+    :data:`BAND_MIN_CHANNELS` output channels."""
+    if not layer.band_forward or inputs.dtype != tf.float32 or not _plain_conv(layer):
+        return False
+    if inputs.shape[0] != 1 or tuple(layer.strides) != (1, 1) or layer.padding != "valid":
+        return False
+    rows = out_shape[1]
+    return rows is not None and rows >= BAND_MIN_ROWS and kernel.shape[-1] >= BAND_MIN_CHANNELS
+
+
 def _plain_conv(layer):
     """Whether ``layer``'s configuration is one the matmul paths cover."""
     if keras.backend.backend() != "tensorflow" or layer.data_format != "channels_last":
@@ -235,8 +282,21 @@ def _positions(shape):
 
 @keras.saving.register_keras_serializable(package="tfgan_pipeline")
 class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
-    """``keras.layers.Conv2D`` with the im2col + matmul weight gradient, and as dense
-    matmuls when its output is small; see the module."""
+    """``keras.layers.Conv2D`` with the im2col + matmul weight gradient, as dense matmuls
+    when its output is small, and (float32, batch 1, stride 1, ``VALID``, with
+    ``band_forward=True``, the default) with the two-band forward of
+    :func:`band_conv2d`; see the module."""
+
+    def __init__(self, *args, band_forward=True, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not isinstance(band_forward, bool):
+            raise ValueError(f"band_forward must be True or False, got {band_forward!r}")
+        self.band_forward = band_forward
+
+    def get_config(self):
+        config = super().get_config()
+        config["band_forward"] = self.band_forward
+        return config
 
     def convolution_op(self, inputs, kernel):
         forward = super().convolution_op
@@ -247,7 +307,9 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                                    strides, padding)
             if outputs is not None:
                 return outputs
-        if not _matmul_ready(self, _positions(out_shape)):
+        matmul_grad = _matmul_ready(self, _positions(out_shape))
+        bands = _band_ready(self, inputs, kernel, out_shape)
+        if not (matmul_grad or bands):
             return forward(inputs, kernel)
         scope = _backward_scope()
 
@@ -258,8 +320,12 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                     dx = tf.raw_ops.Conv2DBackpropInput(
                         input_sizes=tf.shape(x), filter=w, out_backprop=dy,
                         strides=[1, *strides, 1], padding=padding)
-                    return dx, filter_grad(x, dy, w.shape, strides, padding)
-            return forward(x, w), grad
+                    if matmul_grad:
+                        return dx, filter_grad(x, dy, w.shape, strides, padding)
+                    return dx, tf.raw_ops.Conv2DBackpropFilter(
+                        input=x, filter_sizes=tf.shape(w), out_backprop=dy,
+                        strides=[1, *strides, 1], padding=padding)
+            return (band_conv2d(x, w) if bands else forward(x, w)), grad
 
         return conv(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
 
