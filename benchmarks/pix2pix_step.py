@@ -198,7 +198,7 @@ def parse_variant(text):
         elif part == "kerasbn":
             spec["fused_bn"] = False
         elif part == "kerasconv":
-            spec["matmul_grad"] = spec["dense"] = False
+            spec["matmul_grad"] = spec["dense"] = spec["bands"] = False
         elif part == "nodense":
             spec["dense"] = False
         elif part == "nobands":
@@ -218,9 +218,9 @@ def parse_variant(text):
     spe = f", steps_per_execution {spec['spe']}" if spec["spe"] > 1 else ""
     remap = "" if spec["remap"] else ", remapper off"
     bn = "" if spec["fused_bn"] else ", Keras BN"
-    conv = ("" if spec["dense"] else ", no dense layers") if spec["matmul_grad"] else (
-        ", TF conv ops")
-    conv += "" if spec["bands"] or not spec["matmul_grad"] else ", no band forward"
+    conv = ", TF conv ops" if not spec["matmul_grad"] else (
+        ("" if spec["dense"] else ", no dense layers")
+        + ("" if spec["bands"] else ", no band forward"))
     spec["label"] = (f"library {choice.policy}{auto}, "
                      f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
@@ -361,11 +361,12 @@ class Runner(TimedRunner):
             if not spec["fused_bn"]:
                 keras_batch_norm(gen, disc)
             if not spec["matmul_grad"]:
-                keras_conv_grads(gen, disc)
-            if not spec["dense"]:
-                no_dense_layers(gen, disc)
-            if not spec["bands"]:
-                no_band_forward(gen, disc)
+                keras_conv_grads(gen, disc)  # every networks.conv path off
+            else:
+                if not spec["dense"]:
+                    no_dense_layers(gen, disc)
+                if not spec["bands"]:
+                    no_band_forward(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]

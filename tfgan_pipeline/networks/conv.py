@@ -302,12 +302,13 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
         forward = super().convolution_op
         out_shape = self.compute_output_shape(inputs.shape)
         strides, padding = list(self.strides), self.padding.upper()
-        if _dense_ready(self, _positions(out_shape)) and _positions(inputs.shape):
+        positions = _positions(out_shape)  # None unless the input shape is static
+        if _dense_ready(self, positions):
             outputs = dense_conv2d(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel),
                                    strides, padding)
             if outputs is not None:
                 return outputs
-        matmul_grad = _matmul_ready(self, _positions(out_shape))
+        matmul_grad = _matmul_ready(self, positions)
         bands = _band_ready(self, inputs, kernel, out_shape)
         if not (matmul_grad or bands):
             return forward(inputs, kernel)
