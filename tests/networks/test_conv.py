@@ -330,7 +330,7 @@ def _band_pair(**kwargs):
 
 
 def test_band_forward_runs_for_a_float32_batch_one_stride_one_layer_with_keras_gradients():
-    a, b = _band_pair()
+    a, b = _band_pair(band_forward=True)
     shape = (1, 20, 20, 3)
     assert _forward_conv_batches(a, shape) == [2] and _forward_conv_batches(b, shape) == [1]
     rng = np.random.default_rng(14)
@@ -345,14 +345,14 @@ def test_band_forward_runs_for_a_float32_batch_one_stride_one_layer_with_keras_g
 def test_band_forward_only_where_it_was_measured_to_pay():
     a, _ = _band_pair(band_forward=False)
     assert _forward_conv_batches(a, (1, 20, 20, 3)) == [1]
-    a, _ = _band_pair()
+    a, _ = _band_pair(band_forward=True)
     assert _forward_conv_batches(a, (2, 20, 20, 3)) == [2]       # batch 2: one call as is
     assert _forward_conv_batches(a, (1, 18, 18, 3)) == [1]       # 15 output rows
-    a, _ = _band_pair(dtype="mixed_bfloat16")
+    a, _ = _band_pair(dtype="mixed_bfloat16", band_forward=True)
     assert _forward_conv_batches(a, (1, 20, 20, 3)) == [1]       # bf16: no gain measured
-    narrow = MatmulGradConv2D(63, 4, padding="valid")
+    narrow = MatmulGradConv2D(63, 4, padding="valid", band_forward=True)
     assert _forward_conv_batches(narrow, (1, 20, 20, 3)) == [1]  # < 64 output channels
-    strided = MatmulGradConv2D(64, 4, strides=2, padding="valid")
+    strided = MatmulGradConv2D(64, 4, strides=2, padding="valid", band_forward=True)
     assert _forward_conv_batches(strided, (1, 40, 40, 3)) == [1]
     clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
         MatmulGradConv2D(64, 4, band_forward=False)))
@@ -363,6 +363,112 @@ def test_band_forward_only_where_it_was_measured_to_pay():
 
 
 def test_band_forward_second_order_gradients_equal_keras():
-    a, b = _band_pair()
+    a, b = _band_pair(band_forward=True)
     x = tf.constant(np.random.default_rng(15).normal(0, 1, (1, 20, 20, 3)).astype("float32"))
     _assert_same_penalty_gradients(a, b, x)
+
+
+def test_band_forward_auto_follows_the_measured_probe(monkeypatch):
+    for verdict, batches in ((True, [2]), (False, [1])):
+        calls = []
+        monkeypatch.setattr(conv_lib, "measured_faster",
+                            lambda *key, v=verdict: calls.append(key) or v)
+        a, _ = _band_pair(band_forward="auto", conv_input_grad=False)
+        assert _forward_conv_batches(a, (1, 20, 20, 3)) == batches
+        assert calls and all(key == ("band_forward", (1, 20, 20, 3), (4, 4, 3, 64), "float32")
+                             for key in calls)
+    a, _ = _band_pair()
+    assert a.band_forward == "auto" and a.conv_input_grad == "auto"  # the defaults
+
+
+@pytest.mark.parametrize("x_shape,k_shape", [
+    ((1, 9, 9, 3), (4, 4, 3, 5)),      # the PatchGAN's 4x4 kernel
+    ((2, 7, 8, 4), (3, 2, 4, 6)),      # batch 2, rectangular image and kernel
+    ((1, 6, 6, 8), (4, 4, 8, 1)),      # one output channel (the logits layer)
+    ((1, 4, 4, 2), (4, 4, 2, 3)),      # 1x1 output
+])
+def test_input_grad_by_conv_is_tensorflows_input_gradient(x_shape, k_shape):
+    rng = np.random.default_rng(21)
+    kernel = tf.constant(rng.normal(0, 1, k_shape).astype("float32"))
+    y_shape = tf.nn.conv2d(tf.zeros(x_shape), kernel, 1, "VALID").shape
+    dy = tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
+    want = tf.raw_ops.Conv2DBackpropInput(input_sizes=x_shape, filter=kernel, out_backprop=dy,
+                                          strides=[1, 1, 1, 1], padding="VALID")
+    got = conv_lib.input_grad_by_conv(dy, kernel)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _input_grad_pair(filters=6, strides=1, padding="valid", **kwargs):
+    a = MatmulGradConv2D(filters, 4, strides=strides, padding=padding, band_forward=False,
+                         matmul_grad_max_positions=0, dense_max_positions=0, **kwargs)
+    b = keras.layers.Conv2D(filters, 4, strides=strides, padding=padding)
+    a.build((1, 12, 12, 3))
+    b.build((1, 12, 12, 3))
+    weights = [np.random.default_rng(22).normal(0, 1, w.shape).astype("float32")
+               for w in b.get_weights()]
+    a.set_weights(weights)
+    b.set_weights(weights)
+    return a, b
+
+
+def test_conv_input_grad_runs_as_a_forward_conv_with_keras_gradients():
+    a, b = _input_grad_pair(conv_input_grad=True)
+    rng = np.random.default_rng(23)
+    x = tf.constant(rng.normal(0, 1, (1, 12, 12, 3)).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, (1, 9, 9, 6)).astype("float32"))
+    got, ops = _step(a, x, w)
+    want, keras_ops = _step(b, x, w)
+    assert "Conv2DBackpropInput" not in ops and "Conv2DBackpropInput" in keras_ops
+    assert "Conv2DBackpropFilter" in ops
+    for g, k in zip(got, want):
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+    _assert_same_penalty_gradients(a, b, x)
+
+
+def test_conv_input_grad_only_for_stride_one_valid_layers(monkeypatch):
+    x = tf.zeros((1, 12, 12, 3))
+    for kwargs, out_hw in (({"strides": 2}, 5), ({"padding": "same"}, 12)):
+        a, _ = _input_grad_pair(conv_input_grad=True, **kwargs)
+        assert "Conv2DBackpropInput" in _step(a, x, tf.ones((1, out_hw, out_hw, 6)))[1]
+    a, _ = _input_grad_pair(conv_input_grad=False)
+    assert "Conv2DBackpropInput" in _step(a, x, tf.ones((1, 9, 9, 6)))[1]
+    for verdict, present in ((True, False), (False, True)):
+        monkeypatch.setattr(conv_lib, "measured_faster", lambda *key, v=verdict: v)
+        a, _ = _input_grad_pair()  # "auto"
+        assert ("Conv2DBackpropInput" in _step(a, x, tf.ones((1, 9, 9, 6)))[1]) is present
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        MatmulGradConv2D(6, 4, conv_input_grad=False)))
+    assert clone.conv_input_grad is False
+    for bad in (1, "no", None):
+        with pytest.raises(ValueError, match="conv_input_grad"):
+            MatmulGradConv2D(6, 4, conv_input_grad=bad)
+
+
+def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
+    conv_lib.measured_faster.cache_clear()
+    timings = {}
+    monkeypatch.setattr(conv_lib, "_best_time",
+                        lambda fn, args: timings["ours" if fn in (
+                            conv_lib.band_conv2d, conv_lib.input_grad_by_conv) else "tf"])
+    key = ((1, 20, 20, 3), (4, 4, 3, 64), "float32")
+    try:
+        for ours, taken in ((0.89, True), (0.91, False)):
+            conv_lib.measured_faster.cache_clear()
+            timings.update(ours=ours, tf=1.0)
+            for kind in ("band_forward", "conv_input_grad"):
+                assert conv_lib.measured_faster(kind, *key) is taken
+        timings.update(ours=0.1)
+        assert conv_lib.measured_faster("band_forward", *key) is False  # cached per process
+        with pytest.raises(ValueError, match="unknown measured path"):
+            conv_lib.measured_faster("nope", *key)
+    finally:
+        conv_lib.measured_faster.cache_clear()
+    monkeypatch.undo()
+    with caplog.at_level("INFO", logger="tfgan_pipeline"):
+        verdict = conv_lib.measured_faster("conv_input_grad", (1, 9, 9, 3), (4, 4, 3, 5),
+                                           "bfloat16")
+    assert isinstance(verdict, bool)
+    assert re.search(r"conv_input_grad for input \(1, 9, 9, 3\).*bfloat16: [0-9.]+ ms vs "
+                     r"TF's [0-9.]+ ms -> (taken|TF's op)", caplog.text)
+    conv_lib.measured_faster.cache_clear()

@@ -63,6 +63,8 @@ image.
 """
 
 import functools
+import logging
+import time
 
 import keras
 import numpy as np
@@ -73,6 +75,8 @@ DEFAULT_DENSE_MAX_POSITIONS = 64
 #: Largest tap matrix (entries) the dense path builds; past it TensorFlow's ops run (a
 #: raised ``dense_max_positions`` must not turn a large layer into a huge constant).
 MAX_TAP_ENTRIES = 1 << 24
+
+logger = logging.getLogger("tfgan_pipeline")
 
 
 def filter_grad(inputs, grad, kernel_shape, strides, padding):
@@ -209,13 +213,106 @@ def band_conv2d(inputs, kernel):
 def _band_ready(layer, inputs, kernel, out_shape):
     """Whether ``layer``'s forward should run as :func:`band_conv2d`: a float32, batch-1,
     stride-1 ``VALID`` convolution with >= :data:`BAND_MIN_ROWS` output rows and >=
-    :data:`BAND_MIN_CHANNELS` output channels."""
+    :data:`BAND_MIN_CHANNELS` output channels, and (``band_forward="auto"``) faster
+    than one call on this machine (:func:`measured_faster`)."""
     if not layer.band_forward or inputs.dtype != tf.float32 or not _plain_conv(layer):
         return False
     if inputs.shape[0] != 1 or tuple(layer.strides) != (1, 1) or layer.padding != "valid":
         return False
     rows = out_shape[1]
-    return rows is not None and rows >= BAND_MIN_ROWS and kernel.shape[-1] >= BAND_MIN_CHANNELS
+    if rows is None or rows < BAND_MIN_ROWS or kernel.shape[-1] < BAND_MIN_CHANNELS:
+        return False
+    return layer.band_forward is True or measured_faster(
+        "band_forward", tuple(inputs.shape), tuple(kernel.shape), inputs.dtype.name)
+
+
+def input_grad_by_conv(dy, kernel):
+    """``dx`` of a stride-1 ``VALID`` ``y = conv2d(x, kernel)`` as a *forward* convolution:
+    the output gradient, zero-padded by ``kh - 1`` / ``kw - 1`` on every side, convolved
+    with the kernel flipped in space and with its channel axes swapped (the transposed
+    convolution of stride 1 is a convolution; Dumoulin & Visin, "A guide to convolution
+    arithmetic for deep learning", 2016, Sec. 4.1, relationship 8)."""
+    kh, kw = kernel.shape[0], kernel.shape[1]
+    flipped = tf.transpose(tf.reverse(kernel, [0, 1]), [0, 1, 3, 2])
+    padded = tf.pad(dy, [[0, 0], [kh - 1, kh - 1], [kw - 1, kw - 1], [0, 0]])
+    return tf.nn.conv2d(padded, flipped, 1, "VALID")
+
+
+def _conv_input_grad_ready(layer, inputs, kernel):
+    """Whether ``layer``'s input gradient should be :func:`input_grad_by_conv`: a
+    stride-1 ``VALID`` convolution with static shapes, and (``conv_input_grad="auto"``)
+    faster than ``Conv2DBackpropInput`` on this machine (:func:`measured_faster`)."""
+    if not layer.conv_input_grad or not _plain_conv(layer):
+        return False
+    if tuple(layer.strides) != (1, 1) or layer.padding != "valid":
+        return False
+    if None in inputs.shape or None in kernel.shape:
+        return False
+    return layer.conv_input_grad is True or measured_faster(
+        "conv_input_grad", tuple(inputs.shape), tuple(kernel.shape), inputs.dtype.name)
+
+
+#: A measured path must beat TensorFlow's op by this factor to be taken (noise margin).
+PROBE_MARGIN = 0.9
+PROBE_REPEATS = 3
+
+
+def _best_time(fn, args):
+    """The fastest of :data:`PROBE_REPEATS` eager runs of ``fn(*args)`` after one warm-up."""
+    fn(*args).numpy()
+    best = float("inf")
+    for _ in range(PROBE_REPEATS):
+        start = time.perf_counter()
+        fn(*args).numpy()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _probe_candidates(kind, x_shape, k_shape):
+    """(TensorFlow's op, the alternative, their arguments' shapes) for ``kind``."""
+    if kind == "band_forward":
+        return (lambda x, k: tf.nn.conv2d(x, k, 1, "VALID"), band_conv2d,
+                (x_shape, k_shape))
+    if kind == "conv_input_grad":
+        y_shape = (x_shape[0], *conv_output_hw(x_shape[1:3], k_shape[:2], (1, 1), "VALID"),
+                   k_shape[3])
+        return (lambda dy, k: tf.raw_ops.Conv2DBackpropInput(
+                    input_sizes=x_shape, filter=k, out_backprop=dy, strides=[1, 1, 1, 1],
+                    padding="VALID"),
+                input_grad_by_conv, (y_shape, k_shape))
+    raise ValueError(f"unknown measured path {kind!r}")
+
+
+@functools.lru_cache(maxsize=256)
+def measured_faster(kind, x_shape, k_shape, dtype):
+    """Whether the alternative path ``kind`` (``"band_forward"``: :func:`band_conv2d`;
+    ``"conv_input_grad"``: :func:`input_grad_by_conv`) beats TensorFlow's op for this
+    input shape, kernel shape and dtype on this machine, timed once per process.
+
+    Why measured: which one wins depends on the CPU's oneDNN kernels. On the AMX Xeon
+    (AVX-512 capped to AVX512_CORE) the two bands were x1.56 faster for the PatchGAN's
+    conv_3; on an AMD EPYC (Zen 3, AVX2) they were x0.76, while the forward-convolution
+    input gradient was x1.48 (conv_3) and x13.6 (the 1-channel logits) faster there
+    (BUILD.md "Performance", fifth pass). The probe runs eagerly (``tf.init_scope``) on
+    random tensors when the layer is first traced, costs a few of the layer's calls,
+    and logs its choice; the alternative must take <= :data:`PROBE_MARGIN` of TF's time.
+    """
+    reference, candidate, shapes = _probe_candidates(kind, x_shape, k_shape)
+    with tf.init_scope():
+        args = [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
+        ours, theirs = _best_time(candidate, args), _best_time(reference, args)
+    faster = ours <= PROBE_MARGIN * theirs
+    logger.info("networks.conv: %s for input %s, kernel %s, %s: %.2f ms vs TF's %.2f ms "
+                 "-> %s", kind, x_shape, k_shape, dtype, 1e3 * ours, 1e3 * theirs,
+                 "taken" if faster else "TF's op")
+    return faster
+
+
+def _tri_state(name, value):
+    """``value`` if it is ``True``, ``False`` or ``"auto"``; else a ValueError naming it."""
+    if value is True or value is False or value == "auto":
+        return value
+    raise ValueError(f"{name} must be True, False or 'auto', got {value!r}")
 
 
 def _plain_conv(layer):
@@ -287,15 +384,15 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
     ``band_forward=True``, the default) with the two-band forward of
     :func:`band_conv2d`; see the module."""
 
-    def __init__(self, *args, band_forward=True, **kwargs):
+    def __init__(self, *args, band_forward="auto", conv_input_grad="auto", **kwargs):
         super().__init__(*args, **kwargs)
-        if not isinstance(band_forward, bool):
-            raise ValueError(f"band_forward must be True or False, got {band_forward!r}")
-        self.band_forward = band_forward
+        self.band_forward = _tri_state("band_forward", band_forward)
+        self.conv_input_grad = _tri_state("conv_input_grad", conv_input_grad)
 
     def get_config(self):
         config = super().get_config()
         config["band_forward"] = self.band_forward
+        config["conv_input_grad"] = self.conv_input_grad
         return config
 
     def convolution_op(self, inputs, kernel):
@@ -310,7 +407,8 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                 return outputs
         matmul_grad = _matmul_ready(self, positions)
         bands = _band_ready(self, inputs, kernel, out_shape)
-        if not (matmul_grad or bands):
+        input_by_conv = _conv_input_grad_ready(self, inputs, kernel)
+        if not (matmul_grad or bands or input_by_conv):
             return forward(inputs, kernel)
         scope = _backward_scope()
 
@@ -318,9 +416,12 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
         def conv(x, w):
             def grad(dy):
                 with scope():
-                    dx = tf.raw_ops.Conv2DBackpropInput(
-                        input_sizes=tf.shape(x), filter=w, out_backprop=dy,
-                        strides=[1, *strides, 1], padding=padding)
+                    if input_by_conv:
+                        dx = input_grad_by_conv(dy, w)
+                    else:
+                        dx = tf.raw_ops.Conv2DBackpropInput(
+                            input_sizes=tf.shape(x), filter=w, out_backprop=dy,
+                            strides=[1, *strides, 1], padding=padding)
                     if matmul_grad:
                         return dx, filter_grad(x, dy, w.shape, strides, padding)
                     return dx, tf.raw_ops.Conv2DBackpropFilter(
