@@ -57,9 +57,13 @@ results differ from TensorFlow's only in summation order.
 One float32-only case goes the other way, towards a bigger call: a batch-1, stride-1
 ``VALID`` convolution with at least 16 output rows and 64 output channels (the
 PatchGAN's 31x31x512 layer) runs its forward as one call on two overlapping row bands
-stacked as a batch of 2 (:func:`band_conv2d`), where oneDNN's float32 kernel is
-x1.56 faster for the same output; its gradients stay TensorFlow's ops on the whole
-image.
+stacked as a batch of 2 (:func:`band_conv2d`), where oneDNN's float32 AVX-512 kernel
+was x1.56 faster for the same output (and its AVX2 kernel on an AMD EPYC x0.76 slower);
+its gradients stay TensorFlow's ops on the whole image. Stride-1 ``VALID`` layers can
+also take their input gradient as a forward convolution (:func:`input_grad_by_conv`;
+x1.48 for that layer and x13.6 for the 1-channel logits on the EPYC). Because the
+winner depends on the CPU, both are chosen per layer shape by a short measured probe
+(:func:`measured_faster`, ``band_forward="auto"`` / ``conv_input_grad="auto"``).
 """
 
 import functools
