@@ -316,17 +316,22 @@ def test_band_conv2d_is_tensorflows_convolution(rows):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-6, atol=1e-5)
 
 
-def _band_pair(**kwargs):
-    a = MatmulGradConv2D(64, 4, padding="valid", use_bias=True, **kwargs)
-    b = keras.layers.Conv2D(64, 4, padding="valid", use_bias=True,
-                            dtype=kwargs.get("dtype"))
-    a.build((1, 20, 20, 3))
-    b.build((1, 20, 20, 3))
+def _conv_pair(shape, filters, strides=1, padding="valid", dtype=None, **kwargs):
+    """Our layer (``kwargs`` its extra arguments) and Keras' own, built on ``shape`` with
+    the same random weights."""
+    a = MatmulGradConv2D(filters, 4, strides=strides, padding=padding, dtype=dtype, **kwargs)
+    b = keras.layers.Conv2D(filters, 4, strides=strides, padding=padding, dtype=dtype)
+    a.build(shape)
+    b.build(shape)
     weights = [np.random.default_rng(13).normal(0, 1, w.shape).astype("float32")
                for w in b.get_weights()]
     a.set_weights(weights)
     b.set_weights(weights)
     return a, b
+
+
+def _band_pair(**kwargs):
+    return _conv_pair((1, 20, 20, 3), 64, **kwargs)
 
 
 def test_band_forward_runs_for_a_float32_batch_one_stride_one_layer_with_keras_gradients():
@@ -399,17 +404,9 @@ def test_input_grad_by_conv_is_tensorflows_input_gradient(x_shape, k_shape):
     np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
 
 
-def _input_grad_pair(filters=6, strides=1, padding="valid", **kwargs):
-    a = MatmulGradConv2D(filters, 4, strides=strides, padding=padding, band_forward=False,
-                         matmul_grad_max_positions=0, dense_max_positions=0, **kwargs)
-    b = keras.layers.Conv2D(filters, 4, strides=strides, padding=padding)
-    a.build((1, 12, 12, 3))
-    b.build((1, 12, 12, 3))
-    weights = [np.random.default_rng(22).normal(0, 1, w.shape).astype("float32")
-               for w in b.get_weights()]
-    a.set_weights(weights)
-    b.set_weights(weights)
-    return a, b
+def _input_grad_pair(filters=6, **kwargs):
+    return _conv_pair((1, 12, 12, 3), filters, band_forward=False, matmul_grad_max_positions=0,
+                      dense_max_positions=0, **kwargs)
 
 
 def test_conv_input_grad_runs_as_a_forward_conv_with_keras_gradients():
