@@ -330,6 +330,18 @@ def _conv_pair(shape, filters, strides=1, padding="valid", dtype=None, **kwargs)
     return a, b
 
 
+def _assert_switch_round_trips_and_refuses(name, bad_values):
+    """A True/False/"auto" layer argument survives serialisation and refuses other values
+    with an error naming it."""
+    for value in (False, True, "auto"):
+        clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+            MatmulGradConv2D(6, 4, **{name: value})))
+        assert getattr(clone, name) == value and type(getattr(clone, name)) is type(value)
+    for bad in bad_values:
+        with pytest.raises(ValueError, match=name):
+            MatmulGradConv2D(6, 4, **{name: bad})
+
+
 def _band_pair(**kwargs):
     return _conv_pair((1, 20, 20, 3), 64, **kwargs)
 
@@ -359,12 +371,7 @@ def test_band_forward_only_where_it_was_measured_to_pay():
     assert _forward_conv_batches(narrow, (1, 20, 20, 3)) == [1]  # < 64 output channels
     strided = MatmulGradConv2D(64, 4, strides=2, padding="valid", band_forward=True)
     assert _forward_conv_batches(strided, (1, 40, 40, 3)) == [1]
-    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
-        MatmulGradConv2D(64, 4, band_forward=False)))
-    assert clone.band_forward is False
-    for bad in (0, "yes", None):
-        with pytest.raises(ValueError, match="band_forward"):
-            MatmulGradConv2D(64, 4, band_forward=bad)
+    _assert_switch_round_trips_and_refuses("band_forward", (0, "yes", None))
 
 
 def test_band_forward_second_order_gradients_equal_keras():
@@ -434,12 +441,7 @@ def test_conv_input_grad_only_for_stride_one_valid_layers(monkeypatch):
         monkeypatch.setattr(conv_lib, "measured_faster", lambda *key, v=verdict: v)
         a, _ = _input_grad_pair()  # "auto"
         assert ("Conv2DBackpropInput" in _step(a, x, tf.ones((1, 9, 9, 6)))[1]) is present
-    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
-        MatmulGradConv2D(6, 4, conv_input_grad=False)))
-    assert clone.conv_input_grad is False
-    for bad in (1, "no", None):
-        with pytest.raises(ValueError, match="conv_input_grad"):
-            MatmulGradConv2D(6, 4, conv_input_grad=bad)
+    _assert_switch_round_trips_and_refuses("conv_input_grad", (1, "no", None))
 
 
 def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
