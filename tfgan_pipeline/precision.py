@@ -11,24 +11,30 @@ kernels are emulated and slower than float32. Measured with
   runs bf16 convolutions on the AMX tiles);
 * a CPU with AVX-512 but neither AMX nor AVX512-BF16: ``mixed_bfloat16`` is ~2.8x
   *slower* than float32 (bf16 emulated);
+* a CPU with AVX512-BF16 but no AMX (an Intel Xeon under KVM with ``avx512_bf16`` and
+  ``avx512_fp16``, AMX not exposed): bf16 kernels are native but narrower, and
+  ``mixed_bfloat16`` was *slower* than float32 (0.662 vs 0.438 s/step; bf16 matmul 167
+  vs 319 GFLOP/s): the flags alone cannot tell;
 * a GPU: bfloat16 from compute capability 8.0 (Ampere), float16 with loss scaling on
   7.x (Volta/Turing tensor cores), float32 before.
 
-So :func:`resolve_precision` decides per machine, from facts it can read without
-running anything: the CPU flags (``/proc/cpuinfo``), a cap on oneDNN's instruction
-set (``ONEDNN_MAX_CPU_ISA`` / ``DNNL_MAX_CPU_ISA``, which also lets a benchmark
-stand in for a CPU without AMX), whether oneDNN is switched off
-(``TF_ENABLE_ONEDNN_OPTS=0``: TensorFlow's own bf16 kernels are emulated) and the
-visible GPUs. Explicit policies are returned unchanged. The choice and its reason
-come back together (:class:`PrecisionChoice`) so callers log both.
-
-``auto`` picks ``mixed_bfloat16`` only for AMX (``amx_bf16``) or AVX512-BF16 CPUs.
-(On AVX512-BF16 without AMX the bf16 kernels are native but narrower; the issue's
-rule counts them as native. Where that loses, pass ``--precision=float32``.)
+So :func:`resolve_precision` decides per machine. First from facts it can read without
+running anything: the CPU flags (``/proc/cpuinfo``), a cap on oneDNN's instruction set
+(``ONEDNN_MAX_CPU_ISA`` / ``DNNL_MAX_CPU_ISA``, which also lets a benchmark stand in for
+a CPU without AMX), whether oneDNN is switched off (``TF_ENABLE_ONEDNN_OPTS=0``:
+TensorFlow's own bf16 kernels are emulated) and the visible GPUs. Where the flags say
+bf16 is native, a short measured probe (:func:`measure_bf16_speed`: one pix2pix-sized
+convolution's forward and both gradients in each dtype, about 0.1-0.3 s once per
+process) decides, and bf16 is chosen only at <= ``probe.MARGIN`` of float32's time.
+Explicit policies are returned unchanged. The choice and its reason (with the probe's
+timings) come back together (:class:`PrecisionChoice`) so callers log both.
 """
 
 import dataclasses
+import functools
 import os
+
+from tfgan_pipeline import probe
 
 #: What ``--precision`` accepts: ``auto`` and the Keras dtype policies.
 PRECISIONS = ("auto", "float32", "mixed_bfloat16", "mixed_float16")
@@ -117,6 +123,42 @@ def gpu_policy(compute_capability):
     return "float32", f"GPU compute capability {cc} < 7.0 has no tensor cores"
 
 
+#: The probe's layer: a 4x4 stride-2 ``SAME`` convolution, 128x128x64 -> 64x64x128 at
+#: batch 1 (pix2pix's ``enc_conv_1`` at 256 px; 1.07 GFLOP per pass).
+PROBE_INPUT = (1, 128, 128, 64)
+PROBE_KERNEL = (4, 4, 64, 128)
+PROBE_OUTPUT = (1, 64, 64, 128)
+
+
+@functools.lru_cache(maxsize=None)
+def measure_bf16_speed():
+    """``(bfloat16 seconds, float32 seconds)`` for one convolution's training work.
+
+    Times, eagerly and once per process, the forward pass, the input gradient and the
+    filter gradient of the :data:`PROBE_INPUT` / :data:`PROBE_KERNEL` convolution in
+    each dtype (``probe.best_time``: 1 warm-up, best of ``probe.REPEATS``).
+    """
+    import tensorflow as tf  # noqa: PLC0415 (only when the flags leave it open)
+
+    strides = [1, 2, 2, 1]
+
+    def layer_work(x, k, dy):
+        tf.nn.conv2d(x, k, strides, "SAME")
+        tf.raw_ops.Conv2DBackpropInput(input_sizes=PROBE_INPUT, filter=k, out_backprop=dy,
+                                       strides=strides, padding="SAME")
+        return tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=PROBE_KERNEL,
+                                               out_backprop=dy, strides=strides,
+                                               padding="SAME")
+
+    seconds = {}
+    with tf.init_scope():
+        for dtype in (tf.bfloat16, tf.float32):
+            args = [tf.cast(tf.random.normal(shape), dtype)
+                    for shape in (PROBE_INPUT, PROBE_KERNEL, PROBE_OUTPUT)]
+            seconds[dtype.name] = probe.best_time(layer_work, args)
+    return seconds["bfloat16"], seconds["float32"]
+
+
 def _visible_gpus():
     """Compute capabilities of the GPUs TensorFlow sees (``[]`` on CPU-only machines)."""
     import tensorflow as tf  # noqa: PLC0415 (only when asked: keeps the module light)
@@ -128,7 +170,8 @@ def _visible_gpus():
     return out
 
 
-def resolve_precision(precision="auto", *, cpu_flags=None, gpus=None, environ=None):
+def resolve_precision(precision="auto", *, cpu_flags=None, gpus=None, environ=None,
+                      bf16_probe=None):
     """Resolves ``precision`` to a Keras dtype policy for this machine.
 
     Args:
@@ -137,6 +180,8 @@ def resolve_precision(precision="auto", *, cpu_flags=None, gpus=None, environ=No
       gpus: compute capabilities ``[(major, minor), ...]`` of the visible GPUs
         (default: asked from TensorFlow); ``[]`` for none.
       environ: environment mapping (default ``os.environ``).
+      bf16_probe: callable returning ``(bf16 seconds, float32 seconds)``, asked only
+        where the flags say bf16 is native (default :func:`measure_bf16_speed`).
 
     Returns:
       A :class:`PrecisionChoice`.
@@ -155,4 +200,12 @@ def resolve_precision(precision="auto", *, cpu_flags=None, gpus=None, environ=No
         return PrecisionChoice(policy, why)
     flags = read_cpu_flags() if cpu_flags is None else cpu_flags
     native, why = cpu_bf16_support(flags, environ)
-    return PrecisionChoice("mixed_bfloat16" if native else "float32", why)
+    if not native:
+        return PrecisionChoice("float32", why)
+    bf16_s, f32_s = (measure_bf16_speed if bf16_probe is None else bf16_probe)()
+    measured = (f"measured bf16 {1e3 * bf16_s:.1f} ms vs float32 {1e3 * f32_s:.1f} ms "
+                "for a conv layer's forward + gradients")
+    if probe.beats(bf16_s, f32_s):
+        return PrecisionChoice("mixed_bfloat16", f"{why}; {measured}")
+    return PrecisionChoice("float32", f"{why}, but bf16 is not faster here: {measured} "
+                           f"(bf16 must take <= {probe.MARGIN:g}x)")

@@ -68,11 +68,12 @@ winner depends on the CPU, both are chosen per layer shape by a short measured p
 
 import functools
 import logging
-import time
 
 import keras
 import numpy as np
 import tensorflow as tf
+
+from tfgan_pipeline import probe
 
 DEFAULT_MAX_POSITIONS = 256
 DEFAULT_DENSE_MAX_POSITIONS = 64
@@ -257,19 +258,9 @@ def _conv_input_grad_ready(layer, inputs, kernel):
 
 
 #: A measured path must beat TensorFlow's op by this factor to be taken (noise margin).
-PROBE_MARGIN = 0.9
-PROBE_REPEATS = 3
-
-
-def _best_time(fn, args):
-    """The fastest of :data:`PROBE_REPEATS` eager runs of ``fn(*args)`` after one warm-up."""
-    fn(*args).numpy()
-    best = float("inf")
-    for _ in range(PROBE_REPEATS):
-        start = time.perf_counter()
-        fn(*args).numpy()
-        best = min(best, time.perf_counter() - start)
-    return best
+PROBE_MARGIN = probe.MARGIN
+#: Times ``fn(*args)`` eagerly: 1 warm-up, best of :data:`probe.REPEATS`.
+_best_time = probe.best_time
 
 
 def _probe_candidates(kind, x_shape, k_shape):
@@ -305,7 +296,7 @@ def measured_faster(kind, x_shape, k_shape, dtype):
     with tf.init_scope():
         args = [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
         ours, theirs = _best_time(candidate, args), _best_time(reference, args)
-    faster = ours <= PROBE_MARGIN * theirs
+    faster = probe.beats(ours, theirs, PROBE_MARGIN)
     logger.info("networks.conv: %s for input %s, kernel %s, %s: %.2f ms vs TF's %.2f ms "
                  "-> %s", kind, x_shape, k_shape, dtype, 1e3 * ours, 1e3 * theirs,
                  "taken" if faster else "TF's op")
