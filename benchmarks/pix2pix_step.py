@@ -23,7 +23,8 @@ LeakyReluGrad" log line costs); ``:kerasbn`` trains the BatchNorm layers with Ke
 own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` runs
 every convolution on TensorFlow's own ops (no im2col + matmul weight gradient, no dense
 matmul layers, no two-band float32 forward: ``networks.conv``); ``:nodense`` turns only
-the dense matmul layers off, ``:nobands`` only the two-band forward.
+the dense matmul layers off, ``:nobands`` only the two-band forward, ``:noinputconv``
+only the forward-convolution input gradient (the last two are chosen by a probe).
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -184,25 +185,28 @@ class _StepTimer(keras.callbacks.Callback):
 
 def parse_variant(text):
     """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv][:nodense]
-    [:nobands]`` or ``tutorial``."""
+    [:nobands][:noinputconv]`` or ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
     if parts[0] != "library":
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
-            "fused_bn": True, "matmul_grad": True, "dense": True, "bands": True}
+            "fused_bn": True, "matmul_grad": True, "dense": True, "bands": True,
+            "input_conv": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
         elif part == "kerasbn":
             spec["fused_bn"] = False
         elif part == "kerasconv":
-            spec["matmul_grad"] = spec["dense"] = spec["bands"] = False
+            spec["matmul_grad"] = spec["dense"] = spec["bands"] = spec["input_conv"] = False
         elif part == "nodense":
             spec["dense"] = False
         elif part == "nobands":
             spec["bands"] = False
+        elif part == "noinputconv":
+            spec["input_conv"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -220,7 +224,8 @@ def parse_variant(text):
     bn = "" if spec["fused_bn"] else ", Keras BN"
     conv = ", TF conv ops" if not spec["matmul_grad"] else (
         ("" if spec["dense"] else ", no dense layers")
-        + ("" if spec["bands"] else ", no band forward"))
+        + ("" if spec["bands"] else ", no band forward")
+        + ("" if spec["input_conv"] else ", no conv input gradient"))
     spec["label"] = (f"library {choice.policy}{auto}, "
                      f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
@@ -258,11 +263,29 @@ def no_band_forward(*nets):
         layer.band_forward = False
 
 
+def no_conv_input_grad(*nets):
+    """Makes the networks' MatmulGradConv2D layers take TensorFlow's input-gradient op (the
+    ``:noinputconv`` variant: what the forward-convolution input gradient bought)."""
+    for layer in layers_of(MatmulGradConv2D, *nets):
+        layer.conv_input_grad = False
+
+
+def force_faster_paths(*nets, band_forward=None, conv_input_grad=None):
+    """Forces the networks' probe-chosen paths (``True``) where their shape guards allow,
+    whatever this CPU's probe would choose (the quality check's ``bands`` / ``inputconv``)."""
+    for layer in layers_of(MatmulGradConv2D, *nets):
+        if band_forward is not None:
+            layer.band_forward = band_forward
+        if conv_input_grad is not None:
+            layer.conv_input_grad = conv_input_grad
+
+
 def keras_conv_grads(*nets):
     """Makes the networks' MatmulGradConv2D(Transpose) layers run TensorFlow's own ops,
     weight gradient included (the ``:kerasconv`` variant: what ``networks.conv`` bought)."""
     no_dense_layers(*nets)
     no_band_forward(*nets)
+    no_conv_input_grad(*nets)
     for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
         layer.matmul_grad_max_positions = 0
 
@@ -367,6 +390,8 @@ class Runner(TimedRunner):
                     no_dense_layers(gen, disc)
                 if not spec["bands"]:
                     no_band_forward(gen, disc)
+                if not spec["input_conv"]:
+                    no_conv_input_grad(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]

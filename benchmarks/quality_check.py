@@ -16,7 +16,10 @@ on the hash-split validation pairs. Variants:
   ``networks.conv``;
 * ``float32:fused``   -- the default on CPUs without native bf16 (plus the dense
   matmul form of the innermost layers, ``networks.conv``);
-* ``mixed_bfloat16:fused`` -- the default on AMX / AVX512-BF16 CPUs.
+* ``mixed_bfloat16:fused`` -- the default where bf16 measures faster (AMX CPUs);
+* a ``:bands`` / ``:inputconv`` part forces ``networks.conv``'s probe-chosen two-band
+  forward / forward-convolution input gradient on wherever their shape guards allow
+  (``float32:fused:inputconv``), whatever this CPU's probe would pick.
 
 ``--model cyclegan`` trains CycleGAN (Zhu et al. 2017: ResNet generators, instance
 norm, 70x70 PatchGANs) on the same stream, the pair's two images as its domains A
@@ -25,7 +28,7 @@ and B, and scores ``G: A -> B`` by the same held-out L1. Its variants:
 ``GroupNormalization`` ops, TensorFlow's convolution ops), ``float32:fused:kerasin:kerasconv``
 (fused Adam alone), ``float32:fused`` (the default: fused Adam, the fused
 instance-norm kernel of ``networks.instance_norm`` and the PatchGANs' ``networks.conv``
-layers) and ``mixed_bfloat16:fused`` (the default on AMX / AVX512-BF16 CPUs).
+layers) and ``mixed_bfloat16:fused`` (the default where bf16 measures faster).
 
 A faster path passes when its mean L1 over the seeds is within 2% of the
 reference's; the spread between seeds of the reference is printed beside it (the
@@ -47,7 +50,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from cyclegan_step import keras_instance_norm  # noqa: E402
-from pix2pix_step import keras_batch_norm, keras_conv_grads, no_dense_layers  # noqa: E402
+from pix2pix_step import (force_faster_paths, keras_batch_norm, keras_conv_grads,  # noqa: E402
+                          no_dense_layers)
 from tfgan_pipeline import models, networks  # noqa: E402
 from tfgan_pipeline.data import paired  # noqa: E402
 from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: E402
@@ -71,11 +75,17 @@ def apply_parts(model_name, rest, switches, *nets):
         switches[part](*nets)
 
 
+#: Parts forcing a probe-chosen path on wherever its shape guards allow, so its quality is
+#: checked on a CPU whose probe would not take it.
+FORCED = {"bands": lambda *nets: force_faster_paths(*nets, band_forward=True),
+          "inputconv": lambda *nets: force_faster_paths(*nets, conv_input_grad=True)}
+
+
 def build_pix2pix(args, rest, fused):
     gen = networks.unet_generator(args.image_size, base_filters=args.base_filters)
     disc = networks.patchgan_discriminator(args.image_size, base_filters=args.base_filters)
     apply_parts("pix2pix", rest, {"kerasbn": keras_batch_norm, "kerasconv": keras_conv_grads,
-                                  "nodense": no_dense_layers}, gen, disc)
+                                  "nodense": no_dense_layers, **FORCED}, gen, disc)
     model = models.compile_preset(models.Pix2Pix(gen, disc), fused_adam=fused)
     return model, model.translate_fn("batch_stats")
 
@@ -87,7 +97,7 @@ def build_cyclegan(args, rest, fused):
                                              base_filters=f, norm="instance", name=n)
              for n in ("d_a", "d_b")]
     apply_parts("cyclegan", rest, {"kerasin": keras_instance_norm, "kerasconv": keras_conv_grads,
-                                   "nodense": no_dense_layers},
+                                   "nodense": no_dense_layers, **FORCED},
                 *gens, *discs)
     model = models.CycleGAN(*gens, *discs, image_shape=(size, size, 3))
     return models.compile_preset(model, fused_adam=fused), model.translate
