@@ -24,7 +24,8 @@ own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` ru
 every convolution on TensorFlow's own ops (no im2col + matmul weight gradient, no dense
 matmul layers, no two-band float32 forward: ``networks.conv``); ``:nodense`` turns only
 the dense matmul layers off, ``:nobands`` only the two-band forward, ``:noinputconv``
-only the forward-convolution input gradient (the last two are chosen by a probe).
+only the forward-convolution input gradient (these two are chosen by a probe),
+``:nomatmulgrad`` only the im2col + matmul weight gradient.
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -185,7 +186,7 @@ class _StepTimer(keras.callbacks.Callback):
 
 def parse_variant(text):
     """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv][:nodense]
-    [:nobands][:noinputconv]`` or ``tutorial``."""
+    [:nobands][:noinputconv][:nomatmulgrad]`` or ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
@@ -193,7 +194,7 @@ def parse_variant(text):
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
             "fused_bn": True, "matmul_grad": True, "dense": True, "bands": True,
-            "input_conv": True}
+            "input_conv": True, "grad_matmul": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
@@ -207,6 +208,8 @@ def parse_variant(text):
             spec["bands"] = False
         elif part == "noinputconv":
             spec["input_conv"] = False
+        elif part == "nomatmulgrad":
+            spec["grad_matmul"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -225,7 +228,8 @@ def parse_variant(text):
     conv = ", TF conv ops" if not spec["matmul_grad"] else (
         ("" if spec["dense"] else ", no dense layers")
         + ("" if spec["bands"] else ", no band forward")
-        + ("" if spec["input_conv"] else ", no conv input gradient"))
+        + ("" if spec["input_conv"] else ", no conv input gradient")
+        + ("" if spec["grad_matmul"] else ", no im2col weight gradient"))
     spec["label"] = (f"library {choice.policy}{auto}, "
                      f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
@@ -263,6 +267,14 @@ def no_band_forward(*nets):
         layer.band_forward = False
 
 
+def no_matmul_weight_grad(*nets):
+    """Makes the networks' MatmulGradConv2D(Transpose) layers that are not dense take
+    TensorFlow's weight-gradient op (the ``:nomatmulgrad`` variant: what the im2col +
+    matmul weight gradient of the 64 < P <= 256 layers bought)."""
+    for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
+        layer.matmul_grad_max_positions = 0
+
+
 def no_conv_input_grad(*nets):
     """Makes the networks' MatmulGradConv2D layers take TensorFlow's input-gradient op (the
     ``:noinputconv`` variant: what the forward-convolution input gradient bought)."""
@@ -286,8 +298,7 @@ def keras_conv_grads(*nets):
     no_dense_layers(*nets)
     no_band_forward(*nets)
     no_conv_input_grad(*nets)
-    for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
-        layer.matmul_grad_max_positions = 0
+    no_matmul_weight_grad(*nets)
 
 
 def cpu_seconds():
@@ -392,6 +403,8 @@ class Runner(TimedRunner):
                     no_band_forward(gen, disc)
                 if not spec["input_conv"]:
                     no_conv_input_grad(gen, disc)
+                if not spec["grad_matmul"]:
+                    no_matmul_weight_grad(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]
