@@ -87,6 +87,22 @@ def get_strategy(name="default", devices=None):
     return strategy
 
 
+def unanimous(strategy, index, choices):
+    """Whether every replica of ``strategy`` holds the same ``index`` (``0 <= index <
+    choices``), with one all-reduce of a one-hot vector over every replica of every worker.
+
+    Every worker must call it at the same point (it is a collective op under
+    ``MultiWorkerMirroredStrategy``). Strategies of one process hold one value per
+    process and return True without communicating.
+    """
+    if not isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        return True
+    one_hot = tf.one_hot(int(index), int(choices))
+    counts = strategy.reduce(tf.distribute.ReduceOp.SUM,
+                             strategy.run(lambda: tf.identity(one_hot)), axis=None)
+    return int(round(float(counts[int(index)]))) == strategy.num_replicas_in_sync
+
+
 def task_info(tf_config=None):
     """``(is_chief, task_index)`` of this process in a multi-worker cluster.
 

@@ -109,6 +109,29 @@ def _work_for(work_dir, train_steps, log):
     return own
 
 
+def _precision_choice(requested, data):
+    """``--precision`` resolved for this data on this machine (float32 where the data needs
+    full precision and the user left it to ``auto``)."""
+    if requested == "auto" and data.full_precision:
+        return precision_lib.PrecisionChoice("float32", data.full_precision)
+    return precision_lib.resolve_precision(requested)
+
+
+def _agreed_precision(strategy, choice):
+    """``choice`` if every worker of ``strategy`` resolved the same policy, else float32.
+
+    ``auto`` measures bf16 on each worker's own CPU (``precision.measure_bf16_speed``), so
+    workers on different machines may disagree; replicas training one model must run one
+    policy, and float32 is the one every device runs correctly.
+    """
+    if distribute.unanimous(strategy, precision_lib.POLICIES.index(choice.policy),
+                            len(precision_lib.POLICIES)):
+        return choice
+    return precision_lib.PrecisionChoice(
+        "float32", f"{choice.reason}; but the workers resolved different policies, so all "
+        "run float32", choice.requested)
+
+
 class Trainer(Component):
     """``Examples`` -> ``Model`` (weights + what to rebuild) and ``ModelRun`` (logs).
 
@@ -138,14 +161,11 @@ class Trainer(Component):
         hp = params["hparams"]
         data = examples_lib.open_examples(inputs["examples"][0])
         keras.utils.set_random_seed(hp["seed"])
-        if params["precision"] == "auto" and data.full_precision:
-            choice = precision_lib.PrecisionChoice("float32", data.full_precision)
-        else:
-            choice = precision_lib.resolve_precision(params["precision"])
+        strategy = distribute.get_strategy(params["distribution_strategy"])
+        choice = _agreed_precision(strategy, _precision_choice(params["precision"], data))
         context.log(f"Trainer: {choice.describe()}")
         previous_policy = keras.mixed_precision.global_policy()
         keras.mixed_precision.set_global_policy(choice.policy)
-        strategy = distribute.get_strategy(params["distribution_strategy"])
         batch = hp["batch_size"] * families.d_steps_of(family, hp)
         if batch % strategy.num_replicas_in_sync:
             raise ValueError(
