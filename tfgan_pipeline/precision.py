@@ -24,7 +24,7 @@ running anything: the CPU flags (``/proc/cpuinfo``), a cap on oneDNN's instructi
 a CPU without AMX), whether oneDNN is switched off (``TF_ENABLE_ONEDNN_OPTS=0``:
 TensorFlow's own bf16 kernels are emulated) and the visible GPUs. Where the flags say
 bf16 is native, a short measured probe (:func:`measure_bf16_speed`: one pix2pix-sized
-convolution's forward and both gradients in each dtype, about 0.1-0.3 s once per
+convolution's forward and both gradients in each dtype, about 0.2-0.35 s once per
 process) decides, and bf16 is chosen only at <= ``probe.MARGIN`` of float32's time.
 Explicit policies are returned unchanged. The choice and its reason (with the probe's
 timings) come back together (:class:`PrecisionChoice`) so callers log both.
