@@ -353,7 +353,9 @@ class TimedRunner:
                 f"{min(self.times):.4f}, max {max(self.times):.4f}); "
                 f"{statistics.median(self.cpu):.3f} CPU s/step; {self.params:,} params")
         if base is not None:
-            text += f"; x{statistics.median(base.times) / med:.2f} vs {base.spec['label']}"
+            cpu = statistics.median(base.cpu) / statistics.median(self.cpu)
+            text += (f"; x{statistics.median(base.times) / med:.2f} vs {base.spec['label']} "
+                     f"(x{cpu:.2f} in CPU time)")
         return text
 
 
