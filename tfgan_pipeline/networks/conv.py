@@ -257,12 +257,6 @@ def _conv_input_grad_ready(layer, inputs, kernel):
         "conv_input_grad", tuple(inputs.shape), tuple(kernel.shape), inputs.dtype.name)
 
 
-#: A measured path must beat TensorFlow's op by this factor to be taken (noise margin).
-PROBE_MARGIN = probe.MARGIN
-#: Times ``fn(*args)`` eagerly: 1 warm-up, best of :data:`probe.REPEATS`.
-_best_time = probe.best_time
-
-
 def _probe_candidates(kind, x_shape, k_shape):
     """(TensorFlow's op, the alternative, their arguments' shapes) for ``kind``."""
     if kind == "band_forward":
@@ -290,13 +284,13 @@ def measured_faster(kind, x_shape, k_shape, dtype):
     input gradient was x1.48 (conv_3) and x13.6 (the 1-channel logits) faster there
     (BUILD.md "Performance", fifth pass). The probe runs eagerly (``tf.init_scope``) on
     random tensors when the layer is first traced, costs a few of the layer's calls,
-    and logs its choice; the alternative must take <= :data:`PROBE_MARGIN` of TF's time.
+    and logs its choice; the alternative must take <= ``probe.MARGIN`` of TF's time.
     """
     reference, candidate, shapes = _probe_candidates(kind, x_shape, k_shape)
     with tf.init_scope():
         args = [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
-        ours, theirs = _best_time(candidate, args), _best_time(reference, args)
-    faster = probe.beats(ours, theirs, PROBE_MARGIN)
+        ours, theirs = probe.best_time(candidate, args), probe.best_time(reference, args)
+    faster = probe.beats(ours, theirs)
     logger.info("networks.conv: %s for input %s, kernel %s, %s: %.2f ms vs TF's %.2f ms "
                  "-> %s", kind, x_shape, k_shape, dtype, 1e3 * ours, 1e3 * theirs,
                  "taken" if faster else "TF's op")
