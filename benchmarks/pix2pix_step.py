@@ -194,7 +194,7 @@ def parse_variant(text):
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
             "fused_bn": True, "matmul_grad": True, "dense": True, "bands": True,
-            "input_conv": True, "grad_matmul": True}
+            "input_conv": True, "weight_grad_matmul": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
@@ -209,7 +209,7 @@ def parse_variant(text):
         elif part == "noinputconv":
             spec["input_conv"] = False
         elif part == "nomatmulgrad":
-            spec["grad_matmul"] = False
+            spec["weight_grad_matmul"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -229,7 +229,7 @@ def parse_variant(text):
         ("" if spec["dense"] else ", no dense layers")
         + ("" if spec["bands"] else ", no band forward")
         + ("" if spec["input_conv"] else ", no conv input gradient")
-        + ("" if spec["grad_matmul"] else ", no im2col weight gradient"))
+        + ("" if spec["weight_grad_matmul"] else ", no im2col weight gradient"))
     spec["label"] = (f"library {choice.policy}{auto}, "
                      f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
@@ -260,11 +260,26 @@ def no_dense_layers(*nets):
         layer.dense_max_positions = 0
 
 
+def set_probe_paths(*nets, **switches):
+    """Sets the networks' MatmulGradConv2D probe-chosen switches (``band_forward``,
+    ``conv_input_grad``) to ``True`` (forced on where the shape guards allow, whatever
+    this CPU's probe says: the quality check's ``bands`` / ``inputconv``), ``False`` or
+    ``"auto"``."""
+    for layer in layers_of(MatmulGradConv2D, *nets):
+        for name, value in switches.items():
+            setattr(layer, name, value)
+
+
 def no_band_forward(*nets):
     """Makes the networks' MatmulGradConv2D layers run their float32 forward as one call
     (the ``:nobands`` variant: what the two-band forward bought)."""
-    for layer in layers_of(MatmulGradConv2D, *nets):
-        layer.band_forward = False
+    set_probe_paths(*nets, band_forward=False)
+
+
+def no_conv_input_grad(*nets):
+    """Makes the networks' MatmulGradConv2D layers take TensorFlow's input-gradient op (the
+    ``:noinputconv`` variant: what the forward-convolution input gradient bought)."""
+    set_probe_paths(*nets, conv_input_grad=False)
 
 
 def no_matmul_weight_grad(*nets):
@@ -273,23 +288,6 @@ def no_matmul_weight_grad(*nets):
     matmul weight gradient of the 64 < P <= 256 layers bought)."""
     for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
         layer.matmul_grad_max_positions = 0
-
-
-def no_conv_input_grad(*nets):
-    """Makes the networks' MatmulGradConv2D layers take TensorFlow's input-gradient op (the
-    ``:noinputconv`` variant: what the forward-convolution input gradient bought)."""
-    for layer in layers_of(MatmulGradConv2D, *nets):
-        layer.conv_input_grad = False
-
-
-def force_faster_paths(*nets, band_forward=None, conv_input_grad=None):
-    """Forces the networks' probe-chosen paths (``True``) where their shape guards allow,
-    whatever this CPU's probe would choose (the quality check's ``bands`` / ``inputconv``)."""
-    for layer in layers_of(MatmulGradConv2D, *nets):
-        if band_forward is not None:
-            layer.band_forward = band_forward
-        if conv_input_grad is not None:
-            layer.conv_input_grad = conv_input_grad
 
 
 def keras_conv_grads(*nets):
@@ -405,7 +403,7 @@ class Runner(TimedRunner):
                     no_band_forward(gen, disc)
                 if not spec["input_conv"]:
                     no_conv_input_grad(gen, disc)
-                if not spec["grad_matmul"]:
+                if not spec["weight_grad_matmul"]:
                     no_matmul_weight_grad(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)

@@ -50,8 +50,8 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from cyclegan_step import keras_instance_norm  # noqa: E402
-from pix2pix_step import (force_faster_paths, keras_batch_norm, keras_conv_grads,  # noqa: E402
-                          no_dense_layers)
+from pix2pix_step import (keras_batch_norm, keras_conv_grads, no_dense_layers,  # noqa: E402
+                          set_probe_paths)
 from tfgan_pipeline import models, networks  # noqa: E402
 from tfgan_pipeline.data import paired  # noqa: E402
 from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: E402
@@ -77,8 +77,8 @@ def apply_parts(model_name, rest, switches, *nets):
 
 #: Parts forcing a probe-chosen path on wherever its shape guards allow, so its quality is
 #: checked on a CPU whose probe would not take it.
-FORCED = {"bands": lambda *nets: force_faster_paths(*nets, band_forward=True),
-          "inputconv": lambda *nets: force_faster_paths(*nets, conv_input_grad=True)}
+FORCED = {"bands": lambda *nets: set_probe_paths(*nets, band_forward=True),
+          "inputconv": lambda *nets: set_probe_paths(*nets, conv_input_grad=True)}
 
 
 def build_pix2pix(args, rest, fused):
