@@ -24,8 +24,9 @@ own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` ru
 every convolution on TensorFlow's own ops (no im2col + matmul weight gradient, no dense
 matmul layers, no two-band float32 forward: ``networks.conv``); ``:nodense`` turns only
 the dense matmul layers off, ``:nobands`` only the two-band forward, ``:noinputconv``
-only the forward-convolution input gradient (these two are chosen by a probe),
-``:nomatmulgrad`` only the im2col + matmul weight gradient.
+only the forward-convolution input gradient, ``:notapgrad`` only the tap-by-tap
+weight gradient (these three are chosen by a probe), ``:nomatmulgrad`` only the im2col
++ matmul weight gradient.
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -186,7 +187,7 @@ class _StepTimer(keras.callbacks.Callback):
 
 def parse_variant(text):
     """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv][:nodense]
-    [:nobands][:noinputconv][:nomatmulgrad]`` or ``tutorial``."""
+    [:nobands][:noinputconv][:nomatmulgrad][:notapgrad]`` or ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
@@ -194,7 +195,7 @@ def parse_variant(text):
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
             "fused_bn": True, "matmul_grad": True, "dense": True, "bands": True,
-            "input_conv": True, "weight_grad_matmul": True}
+            "input_conv": True, "weight_grad_matmul": True, "tap_grad": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
@@ -202,6 +203,7 @@ def parse_variant(text):
             spec["fused_bn"] = False
         elif part == "kerasconv":
             spec["matmul_grad"] = spec["dense"] = spec["bands"] = spec["input_conv"] = False
+            spec["tap_grad"] = False
         elif part == "nodense":
             spec["dense"] = False
         elif part == "nobands":
@@ -210,6 +212,8 @@ def parse_variant(text):
             spec["input_conv"] = False
         elif part == "nomatmulgrad":
             spec["weight_grad_matmul"] = False
+        elif part == "notapgrad":
+            spec["tap_grad"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -229,7 +233,8 @@ def parse_variant(text):
         ("" if spec["dense"] else ", no dense layers")
         + ("" if spec["bands"] else ", no band forward")
         + ("" if spec["input_conv"] else ", no conv input gradient")
-        + ("" if spec["weight_grad_matmul"] else ", no im2col weight gradient"))
+        + ("" if spec["weight_grad_matmul"] else ", no im2col weight gradient")
+        + ("" if spec["tap_grad"] else ", no tap weight gradient"))
     spec["label"] = (f"library {choice.policy}{auto}, "
                      f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
     return spec
@@ -261,13 +266,15 @@ def no_dense_layers(*nets):
 
 
 def set_probe_paths(*nets, **switches):
-    """Sets the networks' MatmulGradConv2D probe-chosen switches (``band_forward``,
-    ``conv_input_grad``) to ``True`` (forced on where the shape guards allow, whatever
-    this CPU's probe says: the quality check's ``bands`` / ``inputconv``), ``False`` or
-    ``"auto"``."""
-    for layer in layers_of(MatmulGradConv2D, *nets):
+    """Sets the networks' MatmulGradConv2D(Transpose) probe-chosen switches
+    (``band_forward``, ``conv_input_grad``, ``tap_weight_grad``; each on the layers that
+    have it) to ``True`` (forced on where the shape guards allow, whatever this CPU's
+    probe says: the quality check's ``bands`` / ``inputconv`` / ``tapgrad``), ``False``
+    or ``"auto"``."""
+    for layer in layers_of((MatmulGradConv2D, MatmulGradConv2DTranspose), *nets):
         for name, value in switches.items():
-            setattr(layer, name, value)
+            if hasattr(layer, name):
+                setattr(layer, name, value)
 
 
 def no_band_forward(*nets):
@@ -280,6 +287,13 @@ def no_conv_input_grad(*nets):
     """Makes the networks' MatmulGradConv2D layers take TensorFlow's input-gradient op (the
     ``:noinputconv`` variant: what the forward-convolution input gradient bought)."""
     set_probe_paths(*nets, conv_input_grad=False)
+
+
+def no_tap_weight_grad(*nets):
+    """Makes the networks' MatmulGradConv2D(Transpose) layers take TensorFlow's weight
+    gradient where the probe would choose the tap form (the ``:notapgrad`` variant: what
+    ``filter_grad_by_taps`` bought)."""
+    set_probe_paths(*nets, tap_weight_grad=False)
 
 
 def no_matmul_weight_grad(*nets):
@@ -296,6 +310,7 @@ def keras_conv_grads(*nets):
     no_dense_layers(*nets)
     no_band_forward(*nets)
     no_conv_input_grad(*nets)
+    no_tap_weight_grad(*nets)
     no_matmul_weight_grad(*nets)
 
 
@@ -405,6 +420,8 @@ class Runner(TimedRunner):
                     no_conv_input_grad(gen, disc)
                 if not spec["weight_grad_matmul"]:
                     no_matmul_weight_grad(gen, disc)
+                if not spec["tap_grad"]:
+                    no_tap_weight_grad(gen, disc)
             self.params = gen.count_params() + disc.count_params()
             self.ds = tf.data.Dataset.from_tensors(batch).repeat().prefetch(2)
             self.k = spec["spe"]

@@ -413,7 +413,7 @@ def test_input_grad_by_conv_is_tensorflows_input_gradient(x_shape, k_shape):
 
 def _input_grad_pair(filters=6, **kwargs):
     return _conv_pair((1, 12, 12, 3), filters, band_forward=False, matmul_grad_max_positions=0,
-                      dense_max_positions=0, **kwargs)
+                      dense_max_positions=0, tap_weight_grad=False, **kwargs)
 
 
 def test_conv_input_grad_runs_as_a_forward_conv_with_keras_gradients():
@@ -447,16 +447,21 @@ def test_conv_input_grad_only_for_stride_one_valid_layers(monkeypatch):
 def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
     conv_lib.measured_faster.cache_clear()
     timings = {}
-    monkeypatch.setattr(conv_lib.probe, "best_time",
-                        lambda fn, args: timings["ours" if fn in (
-                            conv_lib.band_conv2d, conv_lib.input_grad_by_conv) else "tf"])
+    ours_fns = (conv_lib.band_conv2d, conv_lib.input_grad_by_conv, conv_lib.filter_grad_by_taps)
+
+    def fake_best_time(fn, args):  # the probe times tf.function graphs of the candidates
+        fn = getattr(fn, "python_function", fn)
+        return timings["ours" if getattr(fn, "func", fn) in ours_fns else "tf"]
+
+    monkeypatch.setattr(conv_lib.probe, "best_time", fake_best_time)
     key = ((1, 20, 20, 3), (4, 4, 3, 64), "float32")
     try:
         for ours, taken in ((0.89, True), (0.91, False)):
             conv_lib.measured_faster.cache_clear()
             timings.update(ours=ours, tf=1.0)
-            for kind in ("band_forward", "conv_input_grad"):
+            for kind in ("band_forward", "conv_input_grad", "tap_weight_grad"):
                 assert conv_lib.measured_faster(kind, *key) is taken
+            assert conv_lib.measured_faster("tap_weight_grad", *key, (2, 2), "SAME") is taken
         timings.update(ours=0.1)
         assert conv_lib.measured_faster("band_forward", *key) is False  # cached per process
         with pytest.raises(ValueError, match="unknown measured path"):
@@ -471,3 +476,102 @@ def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
     assert re.search(r"conv_input_grad for input \(1, 9, 9, 3\).*bfloat16: [0-9.]+ ms vs "
                      r"TF's [0-9.]+ ms -> (taken|TF's op)", caplog.text)
     conv_lib.measured_faster.cache_clear()
+
+
+@pytest.mark.parametrize("batch,in_hw,kernel,strides,padding", [
+    (1, (8, 8), 4, 2, "SAME"),     # the U-Net's / PatchGAN's strided layers
+    (2, (9, 7), 4, 2, "SAME"),     # odd sizes: TF puts the odd padding pixel at the end
+    (1, (11, 13), 4, 2, "VALID"),  # rows past the last window are not read
+    (2, (9, 8), 4, 1, "VALID"),    # the PatchGAN's stride-1 layers
+    (1, (6, 7), 2, 1, "SAME"),     # even kernel, stride 1, SAME
+    (1, (12, 12), 6, 3, "SAME"),   # stride 3
+])
+def test_filter_grad_by_taps_is_tensorflows_conv2d_backprop_filter(batch, in_hw, kernel,
+                                                                   strides, padding):
+    rng = np.random.default_rng(31)
+    x = tf.constant(rng.normal(0, 1, (batch, *in_hw, 3)).astype("float32"))
+    kernel_shape = [kernel, kernel, 3, 5]
+    y_shape = tf.nn.conv2d(x, tf.zeros(kernel_shape), strides, padding).shape
+    dy = tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
+    want = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=kernel_shape, out_backprop=dy,
+                                           strides=[1, strides, strides, 1], padding=padding)
+    got = conv_lib.filter_grad_by_taps(x, dy, kernel_shape, [strides, strides], padding)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+def _tap_pair(ours, theirs, shape, kwargs, **switches):
+    """Our layer with the im2col weight gradient off (so only the tap form can replace
+    TensorFlow's), and Keras' own."""
+    a, b = _pair(ours, theirs, shape, **kwargs)
+    a.matmul_grad_max_positions = 0
+    for name, value in switches.items():
+        setattr(a, name, value)
+    return a, b
+
+
+
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", CASES)
+def test_tap_weight_grad_gives_keras_gradients_without_the_filter_op(ours, theirs, shape,
+                                                                     kwargs):
+    a, b = _tap_pair(ours, theirs, shape, kwargs, tap_weight_grad=True)
+    rng = np.random.default_rng(32)
+    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
+    got, ops = _step(a, x, w)
+    want, keras_ops = _step(b, x, w)
+    assert "Conv2DBackpropFilter" in keras_ops
+    assert not ops & {"Conv2DBackpropFilter", "ExtractImagePatches"}
+    assert len(got) == len(want) == 2 + a.use_bias + 1
+    for g, k in zip(got, want):
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
+def test_tap_weight_grad_second_order_gradients_equal_keras(ours, theirs, shape, kwargs):
+    a, b = _tap_pair(ours, theirs, shape, kwargs, tap_weight_grad=True)
+    x = tf.constant(np.random.default_rng(33).normal(0, 1, shape).astype("float32"))
+    _assert_same_penalty_gradients(a, b, x)
+
+
+def _filter_op_in_gradient(layer, shape):
+    x, w = tf.zeros(shape), tf.ones(layer.compute_output_shape(shape))
+    return "Conv2DBackpropFilter" in _step(layer, x, w)[1]
+
+
+def test_tap_weight_grad_only_where_it_applies_and_auto_asks_the_probe_when_training(
+        monkeypatch):
+    calls = []
+    for verdict, filter_op in ((True, False), (False, True)):
+        monkeypatch.setattr(conv_lib, "measured_faster",
+                            lambda *key, v=verdict: calls.append(key) or v)
+        a, _ = _tap_pair(*CASES[1][:3], CASES[1][3])  # "auto", the default
+        assert a.tap_weight_grad == "auto"
+        assert _filter_op_in_gradient(a, CASES[1][2]) is filter_op
+    assert set(calls) == {("tap_weight_grad", (2, 9, 7, 3), (4, 4, 3, 7), "float32", (2, 2),
+                           "SAME")}
+    # The transposed layer asks about the convolution it transposes (6x10 -> 3x5).
+    calls.clear()
+    t, _ = _tap_pair(*CASES[4][:3], CASES[4][3])
+    assert _filter_op_in_gradient(t, CASES[4][2]) is True
+    assert set(calls) == {("tap_weight_grad", (2, 6, 10, 7), (4, 4, 7, 4), "float32", (2, 2),
+                           "SAME")}
+    # A forward-only trace (inference, export) never runs the probe.
+    calls.clear()
+    tf.function(lambda t: a(t)).get_concrete_function(tf.TensorSpec(CASES[1][2], tf.float32))
+    assert calls == []
+    monkeypatch.setattr(conv_lib, "measured_faster", lambda *key: True)
+    a, _ = _tap_pair(*CASES[1][:3], CASES[1][3], tap_weight_grad=False)
+    assert _filter_op_in_gradient(a, CASES[1][2])
+    odd = MatmulGradConv2D(5, 3, strides=2, padding="same", matmul_grad_max_positions=0,
+                           dense_max_positions=0,
+                           tap_weight_grad=True)  # 3x3 kernel, stride 2: not a multiple
+    assert _filter_op_in_gradient(odd, (1, 8, 8, 3))
+    _assert_switch_round_trips_and_refuses("tap_weight_grad", (1, "on", None))
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        MatmulGradConv2DTranspose(3, 4, strides=2, tap_weight_grad=False)))
+    assert clone.tap_weight_grad is False
+    with pytest.raises(ValueError, match="tap_weight_grad"):
+        MatmulGradConv2DTranspose(3, 4, tap_weight_grad="yes")

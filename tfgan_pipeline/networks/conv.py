@@ -99,6 +99,47 @@ def filter_grad(inputs, grad, kernel_shape, strides, padding):
                       kernel_shape)
 
 
+def filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding):
+    """``dW`` of ``y = conv2d(inputs, W)`` given ``dy = grad``, as one matmul per kernel tap
+    of the stride's phase grid, without a patch matrix.
+
+    A stride-``s`` convolution whose kernel is a multiple of ``s`` is a stride-1
+    convolution with a ``k/s x k/s`` kernel on ``space_to_depth(inputs, s)`` (the
+    "space-to-depth" rewrite of a strided convolution; with ``s = 1`` it is the input
+    itself). Each of that kernel's taps reads a contiguous window of the rearranged input,
+    so its weight gradient is one matmul of the window (positions x ``s*s*c_in``) with the
+    output gradient (positions x ``c_out``); the ``(k/s)^2`` results are the kernel's rows
+    in phase order. ``Conv2DBackpropFilter`` computes the same sums; on a 2-core AMD EPYC
+    (AVX2) this was x2.5-10 faster for the PatchGAN's 1-channel logits layer (31 -> 3.9
+    ms) and ~x1.5-2 for its 128x128x64 -> 64x64x128 layer (BUILD.md "Performance",
+    seventh pass), and slower elsewhere, so it is chosen per layer by the measured probe.
+
+    ``kernel_shape`` is ``[kh, kw, c_in, c_out]`` with ``kh``, ``kw`` multiples of the
+    (equal) strides; ``padding`` ``"SAME"`` or ``"VALID"`` as for ``tf.nn.conv2d``; static
+    shapes. Differentiable (slices, pads, matmuls), so a gradient penalty can
+    differentiate through it.
+    """
+    kh, kw, c_in, c_out = kernel_shape
+    s = strides[0]
+    out_h, out_w = grad.shape[1], grad.shape[2]
+    need_h, need_w = (out_h - 1) * s + kh, (out_w - 1) * s + kw
+    if padding == "SAME":
+        in_h, in_w = inputs.shape[1], inputs.shape[2]
+        pad_h, pad_w = max(need_h - in_h, 0), max(need_w - in_w, 0)
+        inputs = tf.pad(inputs, [[0, 0], [pad_h // 2, pad_h - pad_h // 2],
+                                 [pad_w // 2, pad_w - pad_w // 2], [0, 0]])
+    phases = inputs[:, :need_h, :need_w]
+    if s > 1:
+        phases = tf.nn.space_to_depth(phases, s)
+    th, tw = kh // s, kw // s
+    dy = tf.reshape(grad, [-1, c_out])
+    taps = [tf.matmul(tf.reshape(phases[:, u:u + out_h, v:v + out_w], [-1, s * s * c_in]), dy,
+                      transpose_a=True)
+            for u in range(th) for v in range(tw)]
+    dw = tf.reshape(tf.stack(taps), [th, tw, s, s, c_in, c_out])
+    return tf.reshape(tf.transpose(dw, [0, 2, 1, 3, 4, 5]), kernel_shape)
+
+
 @functools.lru_cache(maxsize=64)
 def tap_matrix(in_hw, kernel_hw, strides, padding):
     """The 0/1 im2col matrix of a 2-D convolution, from static sizes.
@@ -257,42 +298,56 @@ def _conv_input_grad_ready(layer, inputs, kernel):
         "conv_input_grad", tuple(inputs.shape), tuple(kernel.shape), inputs.dtype.name)
 
 
-def _probe_candidates(kind, x_shape, k_shape):
+def _probe_candidates(kind, x_shape, k_shape, strides, padding):
     """(TensorFlow's op, the alternative, their arguments' shapes) for ``kind``."""
     if kind == "band_forward":
         return (lambda x, k: tf.nn.conv2d(x, k, 1, "VALID"), band_conv2d,
                 (x_shape, k_shape))
+    y_shape = (x_shape[0], *conv_output_hw(x_shape[1:3], k_shape[:2], strides, padding),
+               k_shape[3])
     if kind == "conv_input_grad":
-        y_shape = (x_shape[0], *conv_output_hw(x_shape[1:3], k_shape[:2], (1, 1), "VALID"),
-                   k_shape[3])
         return (lambda dy, k: tf.raw_ops.Conv2DBackpropInput(
                     input_sizes=x_shape, filter=k, out_backprop=dy, strides=[1, 1, 1, 1],
                     padding="VALID"),
                 input_grad_by_conv, (y_shape, k_shape))
+    if kind == "tap_weight_grad":
+        fixed = dict(kernel_shape=k_shape, strides=strides, padding=padding)
+        return (functools.partial(tf_filter_grad, **fixed),
+                functools.partial(filter_grad_by_taps, **fixed),
+                (x_shape, y_shape))
     raise ValueError(f"unknown measured path {kind!r}")
 
 
 @functools.lru_cache(maxsize=256)
-def measured_faster(kind, x_shape, k_shape, dtype):
+def measured_faster(kind, x_shape, k_shape, dtype, strides=(1, 1), padding="VALID"):
     """Whether the alternative path ``kind`` (``"band_forward"``: :func:`band_conv2d`;
-    ``"conv_input_grad"``: :func:`input_grad_by_conv`) beats TensorFlow's op for this
-    input shape, kernel shape and dtype on this machine, timed once per process.
+    ``"conv_input_grad"``: :func:`input_grad_by_conv`; ``"tap_weight_grad"``:
+    :func:`filter_grad_by_taps`) beats TensorFlow's op for this convolution (input
+    shape, kernel shape, dtype, strides and padding; the first two kinds are stride-1
+    ``VALID``) on this machine, timed once per process.
 
     Why measured: which one wins depends on the CPU's oneDNN kernels. On the AMX Xeon
     (AVX-512 capped to AVX512_CORE) the two bands were x1.56 faster for the PatchGAN's
     conv_3; on an AMD EPYC (Zen 3, AVX2) they were x0.76, while the forward-convolution
     input gradient was x1.48 (conv_3) and x13.6 (the 1-channel logits) faster there
-    (BUILD.md "Performance", fifth pass). The probe runs eagerly (``tf.init_scope``) on
+    (BUILD.md "Performance", fifth pass); the tap weight gradient lost at every PatchGAN
+    layer's im2col form on an AVX512-BF16 Xeon and won for the logits and the strided
+    128x128 layers on the EPYC (seventh pass). The probe runs both as ``tf.function``
+    graphs (as they run in the step), eagerly outside any trace (``tf.init_scope``) on
     random tensors when the layer is first traced, costs a few of the layer's calls,
     and logs its choice; the alternative must take <= ``probe.MARGIN`` of TF's time.
     """
-    reference, candidate, shapes = _probe_candidates(kind, x_shape, k_shape)
+    reference, candidate, shapes = _probe_candidates(kind, x_shape, k_shape, tuple(strides),
+                                                     padding)
     with tf.init_scope():
         args = [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
-        ours, theirs = probe.best_time(candidate, args), probe.best_time(reference, args)
+        ours = probe.best_time(tf.function(candidate), args)
+        theirs = probe.best_time(tf.function(reference), args)
     faster = probe.beats(ours, theirs)
-    logger.info("networks.conv: %s for input %s, kernel %s, %s: %.2f ms vs TF's %.2f ms "
-                 "-> %s", kind, x_shape, k_shape, dtype, 1e3 * ours, 1e3 * theirs,
+    where = "" if (tuple(strides), padding) == ((1, 1), "VALID") else (
+        f", strides {tuple(strides)} {padding}")
+    logger.info("networks.conv: %s for input %s, kernel %s, %s%s: %.2f ms vs TF's %.2f ms "
+                 "-> %s", kind, x_shape, k_shape, dtype, where, 1e3 * ours, 1e3 * theirs,
                  "taken" if faster else "TF's op")
     return faster
 
@@ -327,12 +382,50 @@ def _dense_ready(layer, low_positions):
     return _plain_conv(layer)
 
 
+def tf_filter_grad(inputs, grad, kernel_shape, strides, padding):
+    """TensorFlow's ``Conv2DBackpropFilter`` with :func:`filter_grad`'s arguments."""
+    return tf.raw_ops.Conv2DBackpropFilter(input=inputs, filter_sizes=list(kernel_shape),
+                                           out_backprop=grad, strides=[1, *strides, 1],
+                                           padding=padding)
+
+
+def _tap_grad_possible(layer, x_shape, k_shape):
+    """Whether :func:`filter_grad_by_taps` can be ``layer``'s weight gradient for a
+    convolution from ``x_shape`` with ``k_shape`` (for a transposed layer: the
+    convolution it transposes): switch not off, static shapes, equal strides that divide
+    the kernel."""
+    if not layer.tap_weight_grad or not _plain_conv(layer):
+        return False
+    if None in tuple(x_shape) or None in tuple(k_shape):
+        return False
+    (sh, sw), (kh, kw) = layer.strides, k_shape[:2]
+    return sh == sw and kh % sh == 0 and kw % sw == 0
+
+
+def _measured_filter_grad(layer):
+    """A weight gradient with :func:`filter_grad`'s arguments that is
+    :func:`filter_grad_by_taps` where ``layer.tap_weight_grad`` is ``True`` or (``"auto"``)
+    where :func:`measured_faster` found it faster than ``Conv2DBackpropFilter`` for
+    these shapes, and TensorFlow's op otherwise. It decides when the gradient is traced,
+    so layers that are only ever run forward (inference, export) never pay the probe."""
+
+    def weight_grad(inputs, grad, kernel_shape, strides, padding):
+        if layer.tap_weight_grad is True or measured_faster(
+                "tap_weight_grad", tuple(inputs.shape), tuple(kernel_shape),
+                inputs.dtype.name, tuple(strides), padding):
+            return filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding)
+        return tf_filter_grad(inputs, grad, kernel_shape, strides, padding)
+
+    return weight_grad
+
+
 class _MatmulGradMixin:
-    """The ``matmul_grad_max_positions`` and ``dense_max_positions`` arguments and config
-    entries of both layers."""
+    """The ``matmul_grad_max_positions``, ``dense_max_positions`` and
+    ``tap_weight_grad`` arguments and config entries of both layers."""
 
     def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS,
-                 dense_max_positions=DEFAULT_DENSE_MAX_POSITIONS, **kwargs):
+                 dense_max_positions=DEFAULT_DENSE_MAX_POSITIONS, tap_weight_grad="auto",
+                 **kwargs):
         super().__init__(*args, **kwargs)
         for name, value, what in (
                 ("matmul_grad_max_positions", matmul_grad_max_positions,
@@ -343,12 +436,24 @@ class _MatmulGradMixin:
                                  f"got {value!r}")
         self.matmul_grad_max_positions = matmul_grad_max_positions
         self.dense_max_positions = dense_max_positions
+        self.tap_weight_grad = _tri_state("tap_weight_grad", tap_weight_grad)
 
     def get_config(self):
         config = super().get_config()
         config["matmul_grad_max_positions"] = self.matmul_grad_max_positions
         config["dense_max_positions"] = self.dense_max_positions
+        config["tap_weight_grad"] = self.tap_weight_grad
         return config
+
+    def _weight_grad_fn(self, positions, x_shape, k_shape):
+        """The weight gradient to use instead of ``Conv2DBackpropFilter``: :func:`filter_grad`
+        for at most ``matmul_grad_max_positions`` positions, else the measured choice of
+        :func:`filter_grad_by_taps` where it can apply; ``None``: TensorFlow's op."""
+        if _matmul_ready(self, positions):
+            return filter_grad
+        if _tap_grad_possible(self, x_shape, k_shape):
+            return _measured_filter_grad(self)
+        return None
 
 
 def _backward_scope():
@@ -394,10 +499,10 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                                    strides, padding)
             if outputs is not None:
                 return outputs
-        matmul_grad = _matmul_ready(self, positions)
+        weight_grad = self._weight_grad_fn(positions, inputs.shape, kernel.shape)
         bands = _band_ready(self, inputs, kernel, out_shape)
         input_by_conv = _conv_input_grad_ready(self, inputs, kernel)
-        if not (matmul_grad or bands or input_by_conv):
+        if not (weight_grad or bands or input_by_conv):
             return forward(inputs, kernel)
         scope = _backward_scope()
 
@@ -411,11 +516,8 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                         dx = tf.raw_ops.Conv2DBackpropInput(
                             input_sizes=tf.shape(x), filter=w, out_backprop=dy,
                             strides=[1, *strides, 1], padding=padding)
-                    if matmul_grad:
-                        return dx, filter_grad(x, dy, w.shape, strides, padding)
-                    return dx, tf.raw_ops.Conv2DBackpropFilter(
-                        input=x, filter_sizes=tf.shape(w), out_backprop=dy,
-                        strides=[1, *strides, 1], padding=padding)
+                    return dx, (weight_grad or tf_filter_grad)(x, dy, w.shape, strides,
+                                                               padding)
             return (band_conv2d(x, w) if bands else forward(x, w)), grad
 
         return conv(tf.convert_to_tensor(inputs), tf.convert_to_tensor(kernel))
@@ -439,22 +541,28 @@ class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
         return outputs
 
     def _matmul_paths(self, inputs, positions):
-        """The dense layer or the matmul weight gradient for ``inputs`` (before bias and
+        """The dense layer or a matmul weight gradient for ``inputs`` (before bias and
         activation), or ``None`` where neither applies."""
-        dense, matmul_grad = _dense_ready(self, positions), _matmul_ready(self, positions)
-        if not (dense or matmul_grad):
-            return None
         strides, padding = list(self.strides), self.padding.upper()
         x, kernel = tf.convert_to_tensor(inputs), tf.convert_to_tensor(self.kernel)
-        if dense:
-            out_hw = self.compute_output_shape(inputs.shape)[1:3]
+        out_hw = tuple(self.compute_output_shape(inputs.shape)[1:3])
+        if _dense_ready(self, positions):
             outputs = dense_conv2d_transpose(x, kernel, out_hw, strides, padding)
             if outputs is not None:
                 return outputs
-        return self._matmul_grad_op(x, kernel, strides, padding) if matmul_grad else None
+        if positions is None or None in out_hw or tuple(conv_output_hw(
+                out_hw, kernel.shape[:2], tuple(strides), padding)) != tuple(x.shape[1:3]):
+            return None
+        # The weight gradient is that of the convolution it transposes: from the output
+        # (``dy``, out_hw x c_out) to the input (x, c_in).
+        weight_grad = self._weight_grad_fn(positions, (x.shape[0], *out_hw, kernel.shape[2]),
+                                           kernel.shape)
+        if weight_grad is None:
+            return None
+        return self._matmul_grad_op(x, kernel, strides, padding, weight_grad)
 
-    def _matmul_grad_op(self, x, kernel, strides, padding):
-        """Keras' transposed convolution with the im2col + matmul weight gradient."""
+    def _matmul_grad_op(self, x, kernel, strides, padding, weight_grad):
+        """Keras' transposed convolution with ``weight_grad`` as its weight gradient."""
         conv_transpose = lambda x, w: keras.ops.conv_transpose(  # noqa: E731
             x, w, strides=strides, padding=self.padding, data_format=self.data_format)
         scope = _backward_scope()
@@ -466,7 +574,7 @@ class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
                 # its weight gradient the conv weight gradient with dy as the input.
                 with scope():
                     dx = tf.nn.conv2d(dy, w, strides=strides, padding=padding)
-                    return dx, filter_grad(dy, x, w.shape, strides, padding)
+                    return dx, weight_grad(dy, x, w.shape, strides, padding)
             return conv_transpose(x, w), grad
 
         return op(x, kernel)
