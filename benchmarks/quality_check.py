@@ -17,9 +17,10 @@ on the hash-split validation pairs. Variants:
 * ``float32:fused``   -- the default on CPUs without native bf16 (plus the dense
   matmul form of the innermost layers, ``networks.conv``);
 * ``mixed_bfloat16:fused`` -- the default where bf16 measures faster (AMX CPUs);
-* a ``:bands`` / ``:inputconv`` part forces ``networks.conv``'s probe-chosen two-band
-  forward / forward-convolution input gradient on wherever their shape guards allow
-  (``float32:fused:inputconv``), whatever this CPU's probe would pick.
+* a ``:bands`` / ``:inputconv`` / ``:tapgrad`` part forces ``networks.conv``'s
+  probe-chosen two-band forward / forward-convolution input gradient / tap-by-tap
+  weight gradient on wherever their shape guards allow (``float32:fused:tapgrad``),
+  whatever this CPU's probe would pick.
 
 ``--model cyclegan`` trains CycleGAN (Zhu et al. 2017: ResNet generators, instance
 norm, 70x70 PatchGANs) on the same stream, the pair's two images as its domains A
@@ -78,7 +79,8 @@ def apply_parts(model_name, rest, switches, *nets):
 #: Parts forcing a probe-chosen path on wherever its shape guards allow, so its quality is
 #: checked on a CPU whose probe would not take it.
 FORCED = {"bands": lambda *nets: set_probe_paths(*nets, band_forward=True),
-          "inputconv": lambda *nets: set_probe_paths(*nets, conv_input_grad=True)}
+          "inputconv": lambda *nets: set_probe_paths(*nets, conv_input_grad=True),
+          "tapgrad": lambda *nets: set_probe_paths(*nets, tap_weight_grad=True)}
 
 
 def build_pix2pix(args, rest, fused):

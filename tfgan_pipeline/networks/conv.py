@@ -64,6 +64,16 @@ also take their input gradient as a forward convolution (:func:`input_grad_by_co
 x1.48 for that layer and x13.6 for the 1-channel logits on the EPYC). Because the
 winner depends on the CPU, both are chosen per layer shape by a short measured probe
 (:func:`measured_faster`, ``band_forward="auto"`` / ``conv_input_grad="auto"``).
+
+Past ``matmul_grad_max_positions`` the weight gradient of a layer whose kernel is a
+multiple of its stride can be taken tap by tap instead (:func:`filter_grad_by_taps`:
+``space_to_depth`` turns the strided convolution into a stride-1 one, and each tap of
+its kernel is one matmul of a contiguous input window with the output gradient; no
+patch matrix is built). On the EPYC that was x11.7 for the PatchGAN's 1-channel logits
+(32.1 -> 2.7 ms) and x1.1-1.3 for its other layers and the U-Net's 128x128 layer, and
+even or slower at the rest; the im2col form had lost at every PatchGAN layer on an
+AVX512-BF16 Xeon. So it is the probe's choice as well (``tap_weight_grad="auto"``),
+made when the gradient is first traced, so inference never pays for the probe.
 """
 
 import functools
@@ -110,9 +120,9 @@ def filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding):
     so its weight gradient is one matmul of the window (positions x ``s*s*c_in``) with the
     output gradient (positions x ``c_out``); the ``(k/s)^2`` results are the kernel's rows
     in phase order. ``Conv2DBackpropFilter`` computes the same sums; on a 2-core AMD EPYC
-    (AVX2) this was x2.5-10 faster for the PatchGAN's 1-channel logits layer (31 -> 3.9
-    ms) and ~x1.5-2 for its 128x128x64 -> 64x64x128 layer (BUILD.md "Performance",
-    seventh pass), and slower elsewhere, so it is chosen per layer by the measured probe.
+    (AVX2) this was x11.7 faster for the PatchGAN's 1-channel logits layer (32.1 -> 2.7
+    ms) and x1.1-1.3 for its other layers (BUILD.md "Performance", seventh pass), and
+    even or slower elsewhere, so it is chosen per layer by the measured probe.
 
     ``kernel_shape`` is ``[kh, kw, c_in, c_out]`` with ``kh``, ``kw`` multiples of the
     (equal) strides; ``padding`` ``"SAME"`` or ``"VALID"`` as for ``tf.nn.conv2d``; static
@@ -330,9 +340,9 @@ def measured_faster(kind, x_shape, k_shape, dtype, strides=(1, 1), padding="VALI
     (AVX-512 capped to AVX512_CORE) the two bands were x1.56 faster for the PatchGAN's
     conv_3; on an AMD EPYC (Zen 3, AVX2) they were x0.76, while the forward-convolution
     input gradient was x1.48 (conv_3) and x13.6 (the 1-channel logits) faster there
-    (BUILD.md "Performance", fifth pass); the tap weight gradient lost at every PatchGAN
-    layer's im2col form on an AVX512-BF16 Xeon and won for the logits and the strided
-    128x128 layers on the EPYC (seventh pass). The probe runs both as ``tf.function``
+    (BUILD.md "Performance", fifth pass); the tap-by-tap weight gradient was x11.7 for
+    the logits on the EPYC (seventh pass) where the im2col one had been x0.13 on an
+    AVX512-BF16 Xeon (sixth pass). The probe runs both as ``tf.function``
     graphs (as they run in the step), eagerly outside any trace (``tf.init_scope``) on
     random tensors when the layer is first traced, costs a few of the layer's calls,
     and logs its choice; the alternative must take <= ``probe.MARGIN`` of TF's time.
