@@ -478,19 +478,21 @@ def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
     conv_lib.measured_faster.cache_clear()
 
 
-@pytest.mark.parametrize("batch,in_hw,kernel,strides,padding", [
-    (1, (8, 8), 4, 2, "SAME"),     # the U-Net's / PatchGAN's strided layers
-    (2, (9, 7), 4, 2, "SAME"),     # odd sizes: TF puts the odd padding pixel at the end
-    (1, (11, 13), 4, 2, "VALID"),  # rows past the last window are not read
-    (2, (9, 8), 4, 1, "VALID"),    # the PatchGAN's stride-1 layers
-    (1, (6, 7), 2, 1, "SAME"),     # even kernel, stride 1, SAME
-    (1, (12, 12), 6, 3, "SAME"),   # stride 3
+@pytest.mark.parametrize("batch,in_hw,kernel,strides,padding,c_out", [
+    (1, (8, 8), 4, 2, "SAME", 5),     # the U-Net's / PatchGAN's strided layers
+    (2, (9, 7), 4, 2, "SAME", 5),     # odd sizes: TF puts the odd padding pixel at the end
+    (1, (11, 13), 4, 2, "VALID", 5),  # rows past the last window are not read
+    (2, (9, 8), 4, 1, "VALID", 5),    # the PatchGAN's stride-1 layers
+    (1, (6, 7), 2, 1, "SAME", 5),     # even kernel, stride 1, SAME
+    (1, (12, 12), 6, 3, "SAME", 5),   # stride 3
+    (2, (9, 7), 4, 2, "SAME", 13),    # more output channels than space_to_depth's 12
+    (1, (9, 8), 4, 1, "VALID", 2),    # fewer output channels than input ones
 ])
 def test_filter_grad_by_taps_is_tensorflows_conv2d_backprop_filter(batch, in_hw, kernel,
-                                                                   strides, padding):
+                                                                   strides, padding, c_out):
     rng = np.random.default_rng(31)
     x = tf.constant(rng.normal(0, 1, (batch, *in_hw, 3)).astype("float32"))
-    kernel_shape = [kernel, kernel, 3, 5]
+    kernel_shape = [kernel, kernel, 3, c_out]
     y_shape = tf.nn.conv2d(x, tf.zeros(kernel_shape), strides, padding).shape
     dy = tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
     want = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=kernel_shape, out_backprop=dy,

@@ -110,19 +110,22 @@ def filter_grad(inputs, grad, kernel_shape, strides, padding):
 
 
 def filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding):
-    """``dW`` of ``y = conv2d(inputs, W)`` given ``dy = grad``, as one matmul per kernel tap
-    of the stride's phase grid, without a patch matrix.
+    """``dW`` of ``y = conv2d(inputs, W)`` given ``dy = grad``, tap by tap, without a patch
+    matrix.
 
     A stride-``s`` convolution whose kernel is a multiple of ``s`` is a stride-1
-    convolution with a ``k/s x k/s`` kernel on ``space_to_depth(inputs, s)`` (the
-    "space-to-depth" rewrite of a strided convolution; with ``s = 1`` it is the input
-    itself). Each of that kernel's taps reads a contiguous window of the rearranged input,
-    so its weight gradient is one matmul of the window (positions x ``s*s*c_in``) with the
-    output gradient (positions x ``c_out``); the ``(k/s)^2`` results are the kernel's rows
-    in phase order. ``Conv2DBackpropFilter`` computes the same sums; on a 2-core AMD EPYC
-    (AVX2) this was x11.7 faster for the PatchGAN's 1-channel logits layer (32.1 -> 2.7
-    ms) and x1.1-1.3 for its other layers (BUILD.md "Performance", seventh pass), and
-    even or slower elsewhere, so it is chosen per layer by the measured probe.
+    convolution with a ``k/s x k/s`` kernel on ``z = space_to_depth(inputs, s)`` (the
+    space-to-depth rewrite of a strided convolution; with ``s = 1``, ``z`` is the input
+    itself). The weight gradient of that kernel's tap ``(u, v)`` is
+    ``sum_p z[p + (u, v)]^T dy[p]``: a matmul of ``z`` shifted by the tap with ``dy``.
+    Whichever side is smaller is the one copied per tap: either a window of ``z`` per tap
+    (one matmul each, ``(k/s)^2`` matmuls) or, where ``dy`` has no more channels than
+    ``z``, ``dy`` zero-padded to ``z``'s size at each tap's offset, all taps side by side
+    for one matmul with the whole of ``z``. The results are the kernel's rows in phase
+    order. ``Conv2DBackpropFilter`` computes the same sums; on a 2-core AMD EPYC (AVX2)
+    this was x11.7 faster for the PatchGAN's 1-channel logits layer (32.1 -> 2.7 ms) and
+    x1.1-1.3 for its other layers (BUILD.md "Performance", seventh pass), and even or
+    slower elsewhere, so it is chosen per layer by the measured probe.
 
     ``kernel_shape`` is ``[kh, kw, c_in, c_out]`` with ``kh``, ``kw`` multiples of the
     (equal) strides; ``padding`` ``"SAME"`` or ``"VALID"`` as for ``tf.nn.conv2d``; static
@@ -138,16 +141,23 @@ def filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding):
         pad_h, pad_w = max(need_h - in_h, 0), max(need_w - in_w, 0)
         inputs = tf.pad(inputs, [[0, 0], [pad_h // 2, pad_h - pad_h // 2],
                                  [pad_w // 2, pad_w - pad_w // 2], [0, 0]])
-    phases = inputs[:, :need_h, :need_w]
+    z = inputs[:, :need_h, :need_w]
     if s > 1:
-        phases = tf.nn.space_to_depth(phases, s)
-    th, tw = kh // s, kw // s
-    dy = tf.reshape(grad, [-1, c_out])
-    taps = [tf.matmul(tf.reshape(phases[:, u:u + out_h, v:v + out_w], [-1, s * s * c_in]), dy,
-                      transpose_a=True)
-            for u in range(th) for v in range(tw)]
-    dw = tf.reshape(tf.stack(taps), [th, tw, s, s, c_in, c_out])
-    return tf.reshape(tf.transpose(dw, [0, 2, 1, 3, 4, 5]), kernel_shape)
+        z = tf.nn.space_to_depth(z, s)
+    th, tw, c_z = kh // s, kw // s, s * s * c_in
+    taps = [(u, v) for u in range(th) for v in range(tw)]
+    if c_out <= c_z:  # copy dy: pad it to z's size at every tap's offset, one matmul
+        shifted = tf.concat([tf.pad(grad, [[0, 0], [u, th - 1 - u], [v, tw - 1 - v], [0, 0]])
+                             for u, v in taps], axis=-1)
+        dw = tf.matmul(tf.reshape(z, [-1, c_z]), tf.reshape(shifted, [-1, th * tw * c_out]),
+                       transpose_a=True)
+        dw = tf.transpose(tf.reshape(dw, [s, s, c_in, th, tw, c_out]), [3, 0, 4, 1, 2, 5])
+    else:  # copy z: one window per tap, one matmul each
+        dy = tf.reshape(grad, [-1, c_out])
+        dw = tf.stack([tf.matmul(tf.reshape(z[:, u:u + out_h, v:v + out_w], [-1, c_z]), dy,
+                                 transpose_a=True) for u, v in taps])
+        dw = tf.transpose(tf.reshape(dw, [th, tw, s, s, c_in, c_out]), [0, 2, 1, 3, 4, 5])
+    return tf.reshape(dw, kernel_shape)
 
 
 @functools.lru_cache(maxsize=64)
