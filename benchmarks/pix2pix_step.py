@@ -24,7 +24,8 @@ own ops instead of the fused kernel (``networks.batch_norm``); ``:kerasconv`` ru
 every convolution on TensorFlow's own ops (no im2col + matmul weight gradient, no dense
 matmul layers, no two-band float32 forward: ``networks.conv``); ``:nodense`` turns only
 the dense matmul layers off, ``:nobands`` only the two-band forward, ``:noinputconv``
-only the forward-convolution input gradient, ``:notapgrad`` only the tap-by-tap
+only the forward-convolution input gradient (also the transposed layers' forward: the
+same computation), ``:notapgrad`` only the tap-by-tap
 weight gradient (these three are chosen by a probe), ``:nomatmulgrad`` only the im2col
 + matmul weight gradient.
 
@@ -284,8 +285,9 @@ def no_band_forward(*nets):
 
 
 def no_conv_input_grad(*nets):
-    """Makes the networks' MatmulGradConv2D layers take TensorFlow's input-gradient op (the
-    ``:noinputconv`` variant: what the forward-convolution input gradient bought)."""
+    """Makes the networks' MatmulGradConv2D layers take TensorFlow's input-gradient op and
+    the MatmulGradConv2DTranspose layers TensorFlow's forward op (the ``:noinputconv``
+    variant: what the forward-convolution input gradient bought)."""
     set_probe_paths(*nets, conv_input_grad=False)
 
 

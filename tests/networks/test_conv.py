@@ -430,24 +430,93 @@ def test_conv_input_grad_runs_as_a_forward_conv_with_keras_gradients():
     _assert_same_penalty_gradients(a, b, x)
 
 
-def test_conv_input_grad_only_for_stride_one_valid_layers(monkeypatch):
-    x = tf.zeros((1, 12, 12, 3))
-    for kwargs, out_hw in (({"strides": 2}, 5), ({"padding": "same"}, 12)):
-        a, _ = _input_grad_pair(conv_input_grad=True, **kwargs)
-        assert "Conv2DBackpropInput" in _step(a, x, tf.ones((1, out_hw, out_hw, 6)))[1]
+def test_conv_input_grad_by_conv_where_the_kernel_fits_the_strides(monkeypatch):
+    rng = np.random.default_rng(24)
+    x = tf.constant(rng.normal(0, 1, (1, 12, 12, 3)).astype("float32"))
+    for kwargs, out_hw in (({"strides": 2}, 5), ({"padding": "same"}, 12),
+                           ({"strides": 2, "padding": "same"}, 6)):
+        a, b = _input_grad_pair(conv_input_grad=True, **kwargs)
+        w = tf.constant(rng.normal(0, 1, (1, out_hw, out_hw, 6)).astype("float32"))
+        got, ops = _step(a, x, w)
+        assert "Conv2DBackpropInput" not in ops, kwargs
+        for g, k in zip(got, _step(b, x, w)[0]):
+            np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+    odd = MatmulGradConv2D(6, 3, strides=2, matmul_grad_max_positions=0, dense_max_positions=0,
+                           conv_input_grad=True)  # a 3x3 kernel does not fit stride 2
+    assert "Conv2DBackpropInput" in _step(odd, x, tf.ones((1, 5, 5, 6)))[1]
     a, _ = _input_grad_pair(conv_input_grad=False)
     assert "Conv2DBackpropInput" in _step(a, x, tf.ones((1, 9, 9, 6)))[1]
+    calls = []
     for verdict, present in ((True, False), (False, True)):
-        monkeypatch.setattr(conv_lib, "measured_faster", lambda *key, v=verdict: v)
-        a, _ = _input_grad_pair()  # "auto"
-        assert ("Conv2DBackpropInput" in _step(a, x, tf.ones((1, 9, 9, 6)))[1]) is present
+        monkeypatch.setattr(conv_lib, "measured_faster",
+                            lambda *key, v=verdict: calls.append(key) or v)
+        a, _ = _input_grad_pair(strides=2)  # "auto"
+        assert ("Conv2DBackpropInput" in _step(a, x, tf.ones((1, 5, 5, 6)))[1]) is present
+    assert set(calls) == {("conv_input_grad", (1, 12, 12, 3), (4, 4, 3, 6), "float32", (2, 2),
+                           "VALID")}
+    calls.clear()  # a forward-only trace of a convolution never runs the probe
+    tf.function(lambda t: a(t)).get_concrete_function(tf.TensorSpec((1, 12, 12, 3)))
+    assert calls == []
     _assert_switch_round_trips_and_refuses("conv_input_grad", (1, "no", None))
+
+
+@pytest.mark.parametrize("batch,in_hw,kernel,strides,padding", [
+    (1, (8, 8), 4, 2, "SAME"),     # the U-Net's encoder; its decoder's forward
+    (2, (9, 7), 4, 2, "SAME"),     # odd sizes
+    (1, (11, 13), 4, 2, "VALID"),  # the last rows and columns are read by no window
+    (1, (6, 7), 2, 1, "SAME"),     # stride 1, SAME
+    (1, (12, 12), 6, 3, "SAME"),   # stride 3
+])
+def test_strided_input_grad_by_conv_is_tensorflows_input_gradient(batch, in_hw, kernel,
+                                                                  strides, padding):
+    rng = np.random.default_rng(25)
+    x_shape = (batch, *in_hw, 3)
+    w = tf.constant(rng.normal(0, 1, (kernel, kernel, 3, 5)).astype("float32"))
+    y_shape = tf.nn.conv2d(tf.zeros(x_shape), w, strides, padding).shape
+    dy = tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
+    want = tf.raw_ops.Conv2DBackpropInput(input_sizes=x_shape, filter=w, out_backprop=dy,
+                                          strides=[1, strides, strides, 1], padding=padding)
+    got = conv_lib.strided_input_grad_by_conv(dy, w, in_hw, [strides, strides], padding)
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("ours,theirs,shape,kwargs", CASES[3:])
+def test_transposed_layer_forward_by_conv_gives_keras_outputs_and_gradients(ours, theirs, shape,
+                                                                           kwargs):
+    a, b = _pair(ours, theirs, shape, **kwargs)
+    a.matmul_grad_max_positions, a.tap_weight_grad, a.conv_input_grad = 0, False, True
+    rng = np.random.default_rng(26)
+    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
+    got, ops = _step(a, x, w)
+    want, keras_ops = _step(b, x, w)
+    assert "Conv2DBackpropInput" in keras_ops and "Conv2DBackpropInput" not in ops
+    for g, k in zip(got, want):
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+    _assert_same_penalty_gradients(a, b, x)
+
+
+def test_transposed_layer_asks_the_probe_about_the_convolution_it_transposes(monkeypatch):
+    for verdict, present in ((True, False), (False, True)):
+        calls = []
+        monkeypatch.setattr(conv_lib, "measured_faster",
+                            lambda *key, v=verdict: calls.append(key) or v)
+        a, _ = _pair(*CASES[4][:3], **CASES[4][3])  # 3x5 -> 6x10, "auto"
+        ops = _step(a, tf.zeros(CASES[4][2]), tf.ones((2, 6, 10, 7)))[1]
+        assert ("Conv2DBackpropInput" in ops) is present
+        assert ("conv_input_grad", (2, 6, 10, 7), (4, 4, 7, 4), "float32", (2, 2),
+                "SAME") in calls
+    clone = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(
+        MatmulGradConv2DTranspose(3, 4, strides=2, conv_input_grad=True)))
+    assert clone.conv_input_grad is True
 
 
 def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
     conv_lib.measured_faster.cache_clear()
     timings = {}
-    ours_fns = (conv_lib.band_conv2d, conv_lib.input_grad_by_conv, conv_lib.filter_grad_by_taps)
+    ours_fns = (conv_lib.band_conv2d, conv_lib.strided_input_grad_by_conv,
+                conv_lib.filter_grad_by_taps)
 
     def fake_best_time(fn, args):  # the probe times tf.function graphs of the candidates
         fn = getattr(fn, "python_function", fn)
@@ -461,7 +530,8 @@ def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
             timings.update(ours=ours, tf=1.0)
             for kind in ("band_forward", "conv_input_grad", "tap_weight_grad"):
                 assert conv_lib.measured_faster(kind, *key) is taken
-            assert conv_lib.measured_faster("tap_weight_grad", *key, (2, 2), "SAME") is taken
+            for kind in ("conv_input_grad", "tap_weight_grad"):
+                assert conv_lib.measured_faster(kind, *key, (2, 2), "SAME") is taken
         timings.update(ours=0.1)
         assert conv_lib.measured_faster("band_forward", *key) is False  # cached per process
         with pytest.raises(ValueError, match="unknown measured path"):
@@ -552,13 +622,14 @@ def test_tap_weight_grad_only_where_it_applies_and_auto_asks_the_probe_when_trai
         a, _ = _tap_pair(*CASES[1][:3], CASES[1][3])  # "auto", the default
         assert a.tap_weight_grad == "auto"
         assert _filter_op_in_gradient(a, CASES[1][2]) is filter_op
-    assert set(calls) == {("tap_weight_grad", (2, 9, 7, 3), (4, 4, 3, 7), "float32", (2, 2),
+    taps = lambda: {key for key in calls if key[0] == "tap_weight_grad"}  # noqa: E731
+    assert taps() == {("tap_weight_grad", (2, 9, 7, 3), (4, 4, 3, 7), "float32", (2, 2),
                            "SAME")}
     # The transposed layer asks about the convolution it transposes (6x10 -> 3x5).
     calls.clear()
     t, _ = _tap_pair(*CASES[4][:3], CASES[4][3])
     assert _filter_op_in_gradient(t, CASES[4][2]) is True
-    assert set(calls) == {("tap_weight_grad", (2, 6, 10, 7), (4, 4, 7, 4), "float32", (2, 2),
+    assert taps() == {("tap_weight_grad", (2, 6, 10, 7), (4, 4, 7, 4), "float32", (2, 2),
                            "SAME")}
     # A forward-only trace (inference, export) never runs the probe.
     calls.clear()

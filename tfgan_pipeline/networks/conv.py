@@ -304,18 +304,84 @@ def input_grad_by_conv(dy, kernel):
     return tf.nn.conv2d(padded, flipped, 1, "VALID")
 
 
-def _conv_input_grad_ready(layer, inputs, kernel):
-    """Whether ``layer``'s input gradient should be :func:`input_grad_by_conv`: a
-    stride-1 ``VALID`` convolution with static shapes, and (``conv_input_grad="auto"``)
-    faster than ``Conv2DBackpropInput`` on this machine (:func:`measured_faster`)."""
+def space_to_depth_kernel(kernel, s):
+    """The ``k/s x k/s`` kernel of a stride-``s`` convolution rewritten as a stride-1 one
+    on ``space_to_depth(x, s)`` (``[kh, kw, c_in, c_out]`` -> ``[kh/s, kw/s, s*s*c_in,
+    c_out]``, channels in ``space_to_depth``'s (row phase, column phase, channel) order)."""
+    kh, kw, c_in, c_out = kernel.shape
+    phased = tf.reshape(kernel, [kh // s, s, kw // s, s, c_in, c_out])
+    return tf.reshape(tf.transpose(phased, [0, 2, 1, 3, 4, 5]),
+                      [kh // s, kw // s, s * s * c_in, c_out])
+
+
+def strided_input_grad_by_conv(dy, kernel, input_hw, strides, padding):
+    """``dx`` of ``y = conv2d(x, kernel, strides, padding)`` for ``x`` of size ``input_hw``
+    (the transposed convolution, a ``Conv2DTranspose`` layer's forward) as one stride-1
+    *forward* convolution.
+
+    The strided convolution is a stride-1 one on ``space_to_depth(x, s)`` with
+    :func:`space_to_depth_kernel` (kernel a multiple of the equal strides), so its input
+    gradient is that stride-1 convolution's (:func:`input_grad_by_conv`: a forward
+    convolution of the padded ``dy``), put back in place by ``depth_to_space`` and cropped
+    to ``x``'s padding (rows no window reads get zeros). oneDNN's backward-data kernel on
+    a 2-core AMD EPYC (AVX2) ran the U-Net's 16x16 -> 32x32 transposed convolution at 40
+    GFLOP/s against its forward kernel's 130 (BUILD.md "Performance", seventh pass), so
+    this is the probe's choice per layer (``conv_input_grad``).
+    """
+    kh, kw = kernel.shape[0], kernel.shape[1]
+    s = strides[0]
+    out_h, out_w = dy.shape[1], dy.shape[2]
+    need_h, need_w = (out_h - 1) * s + kh, (out_w - 1) * s + kw
+    top = left = 0
+    if padding == "SAME":
+        top, left = max(need_h - input_hw[0], 0) // 2, max(need_w - input_hw[1], 0) // 2
+    if s > 1:
+        kernel = space_to_depth_kernel(kernel, s)
+    dx = input_grad_by_conv(dy, kernel)
+    if s > 1:
+        dx = tf.nn.depth_to_space(dx, s)
+    dx = dx[:, top:top + input_hw[0], left:left + input_hw[1]]
+    rest_h, rest_w = input_hw[0] - dx.shape[1], input_hw[1] - dx.shape[2]
+    if rest_h or rest_w:
+        dx = tf.pad(dx, [[0, 0], [0, rest_h], [0, rest_w], [0, 0]])
+    return dx
+
+
+def tf_input_grad(dy, kernel, input_shape, strides, padding):
+    """TensorFlow's ``Conv2DBackpropInput`` with :func:`strided_input_grad_by_conv`'s
+    arguments (``input_shape`` the whole 4-D shape)."""
+    return tf.raw_ops.Conv2DBackpropInput(input_sizes=list(input_shape), filter=kernel,
+                                          out_backprop=dy, strides=[1, *strides, 1],
+                                          padding=padding)
+
+
+def _kernel_fits_strides(layer, k_shape):
+    """Equal strides that divide the kernel (the space-to-depth rewrite's condition)."""
+    (sh, sw), (kh, kw) = layer.strides, k_shape[:2]
+    return sh == sw and kh % sh == 0 and kw % sw == 0
+
+
+def _conv_input_grad_possible(layer, x_shape, k_shape):
+    """Whether :func:`strided_input_grad_by_conv` can be the input gradient of
+    ``layer``'s convolution from ``x_shape`` with ``k_shape`` (for a transposed layer:
+    the convolution it transposes): switch not off, static shapes, a kernel that fits
+    the strides."""
     if not layer.conv_input_grad or not _plain_conv(layer):
         return False
-    if tuple(layer.strides) != (1, 1) or layer.padding != "valid":
+    if None in tuple(x_shape) or None in tuple(k_shape):
         return False
-    if None in inputs.shape or None in kernel.shape:
+    return _kernel_fits_strides(layer, k_shape)
+
+
+def _conv_input_grad_chosen(layer, x_shape, k_shape, dtype):
+    """Whether it should be: possible, and forced (``conv_input_grad=True``) or
+    (``"auto"``) faster than ``Conv2DBackpropInput`` on this machine
+    (:func:`measured_faster`)."""
+    if not _conv_input_grad_possible(layer, x_shape, k_shape):
         return False
     return layer.conv_input_grad is True or measured_faster(
-        "conv_input_grad", tuple(inputs.shape), tuple(kernel.shape), inputs.dtype.name)
+        "conv_input_grad", tuple(x_shape), tuple(k_shape), tf.as_dtype(dtype).name,
+        tuple(layer.strides), layer.padding.upper())
 
 
 def _probe_candidates(kind, x_shape, k_shape, strides, padding):
@@ -326,10 +392,10 @@ def _probe_candidates(kind, x_shape, k_shape, strides, padding):
     y_shape = (x_shape[0], *conv_output_hw(x_shape[1:3], k_shape[:2], strides, padding),
                k_shape[3])
     if kind == "conv_input_grad":
-        return (lambda dy, k: tf.raw_ops.Conv2DBackpropInput(
-                    input_sizes=x_shape, filter=k, out_backprop=dy, strides=[1, 1, 1, 1],
-                    padding="VALID"),
-                input_grad_by_conv, (y_shape, k_shape))
+        fixed = dict(strides=strides, padding=padding)
+        return (functools.partial(tf_input_grad, input_shape=x_shape, **fixed),
+                functools.partial(strided_input_grad_by_conv, input_hw=x_shape[1:3], **fixed),
+                (y_shape, k_shape))
     if kind == "tap_weight_grad":
         fixed = dict(kernel_shape=k_shape, strides=strides, padding=padding)
         return (functools.partial(tf_filter_grad, **fixed),
@@ -418,8 +484,7 @@ def _tap_grad_possible(layer, x_shape, k_shape):
         return False
     if None in tuple(x_shape) or None in tuple(k_shape):
         return False
-    (sh, sw), (kh, kw) = layer.strides, k_shape[:2]
-    return sh == sw and kh % sh == 0 and kw % sw == 0
+    return _kernel_fits_strides(layer, k_shape)
 
 
 def _measured_filter_grad(layer):
@@ -440,12 +505,12 @@ def _measured_filter_grad(layer):
 
 
 class _MatmulGradMixin:
-    """The ``matmul_grad_max_positions``, ``dense_max_positions`` and
-    ``tap_weight_grad`` arguments and config entries of both layers."""
+    """The ``matmul_grad_max_positions``, ``dense_max_positions``, ``tap_weight_grad``
+    and ``conv_input_grad`` arguments and config entries of both layers."""
 
     def __init__(self, *args, matmul_grad_max_positions=DEFAULT_MAX_POSITIONS,
                  dense_max_positions=DEFAULT_DENSE_MAX_POSITIONS, tap_weight_grad="auto",
-                 **kwargs):
+                 conv_input_grad="auto", **kwargs):
         super().__init__(*args, **kwargs)
         for name, value, what in (
                 ("matmul_grad_max_positions", matmul_grad_max_positions,
@@ -457,12 +522,14 @@ class _MatmulGradMixin:
         self.matmul_grad_max_positions = matmul_grad_max_positions
         self.dense_max_positions = dense_max_positions
         self.tap_weight_grad = _tri_state("tap_weight_grad", tap_weight_grad)
+        self.conv_input_grad = _tri_state("conv_input_grad", conv_input_grad)
 
     def get_config(self):
         config = super().get_config()
         config["matmul_grad_max_positions"] = self.matmul_grad_max_positions
         config["dense_max_positions"] = self.dense_max_positions
         config["tap_weight_grad"] = self.tap_weight_grad
+        config["conv_input_grad"] = self.conv_input_grad
         return config
 
     def _weight_grad_fn(self, positions, x_shape, k_shape):
@@ -498,15 +565,13 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
     ``band_forward=True``, the default) with the two-band forward of
     :func:`band_conv2d`; see the module."""
 
-    def __init__(self, *args, band_forward="auto", conv_input_grad="auto", **kwargs):
+    def __init__(self, *args, band_forward="auto", **kwargs):
         super().__init__(*args, **kwargs)
         self.band_forward = _tri_state("band_forward", band_forward)
-        self.conv_input_grad = _tri_state("conv_input_grad", conv_input_grad)
 
     def get_config(self):
         config = super().get_config()
         config["band_forward"] = self.band_forward
-        config["conv_input_grad"] = self.conv_input_grad
         return config
 
     def convolution_op(self, inputs, kernel):
@@ -521,7 +586,7 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                 return outputs
         weight_grad = self._weight_grad_fn(positions, inputs.shape, kernel.shape)
         bands = _band_ready(self, inputs, kernel, out_shape)
-        input_by_conv = _conv_input_grad_ready(self, inputs, kernel)
+        input_by_conv = _conv_input_grad_possible(self, inputs.shape, kernel.shape)
         if not (weight_grad or bands or input_by_conv):
             return forward(inputs, kernel)
         scope = _backward_scope()
@@ -530,8 +595,9 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
         def conv(x, w):
             def grad(dy):
                 with scope():
-                    if input_by_conv:
-                        dx = input_grad_by_conv(dy, w)
+                    if input_by_conv and _conv_input_grad_chosen(self, x.shape, w.shape,
+                                                                 dy.dtype):
+                        dx = strided_input_grad_by_conv(dy, w, x.shape[1:3], strides, padding)
                     else:
                         dx = tf.raw_ops.Conv2DBackpropInput(
                             input_sizes=tf.shape(x), filter=w, out_backprop=dy,
@@ -573,19 +639,20 @@ class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
         if positions is None or None in out_hw or tuple(conv_output_hw(
                 out_hw, kernel.shape[:2], tuple(strides), padding)) != tuple(x.shape[1:3]):
             return None
-        # The weight gradient is that of the convolution it transposes: from the output
-        # (``dy``, out_hw x c_out) to the input (x, c_in).
-        weight_grad = self._weight_grad_fn(positions, (x.shape[0], *out_hw, kernel.shape[2]),
-                                           kernel.shape)
-        if weight_grad is None:
+        # Both are those of the convolution it transposes: from the output (dy, out_hw x
+        # c_out) to the input (x, c_in). Its input gradient is this layer's forward.
+        conv_shape = (x.shape[0], *out_hw, kernel.shape[2])
+        weight_grad = self._weight_grad_fn(positions, conv_shape, kernel.shape)
+        by_conv = _conv_input_grad_chosen(self, conv_shape, kernel.shape, x.dtype)
+        if weight_grad is None and not by_conv:
             return None
-        return self._matmul_grad_op(x, kernel, strides, padding, weight_grad)
+        return self._custom_op(x, kernel, strides, padding, out_hw, weight_grad, by_conv)
 
-    def _matmul_grad_op(self, x, kernel, strides, padding, weight_grad):
-        """Keras' transposed convolution with ``weight_grad`` as its weight gradient."""
-        conv_transpose = lambda x, w: keras.ops.conv_transpose(  # noqa: E731
-            x, w, strides=strides, padding=self.padding, data_format=self.data_format)
+    def _custom_op(self, x, kernel, strides, padding, out_hw, weight_grad, by_conv):
+        """The transposed convolution with ``weight_grad`` (``None``: TensorFlow's) as its
+        weight gradient, and as :func:`strided_input_grad_by_conv` if ``by_conv``."""
         scope = _backward_scope()
+        weight_grad = weight_grad or tf_filter_grad
 
         @tf.custom_gradient
         def op(x, w):
@@ -595,6 +662,9 @@ class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
                 with scope():
                     dx = tf.nn.conv2d(dy, w, strides=strides, padding=padding)
                     return dx, weight_grad(dy, x, w.shape, strides, padding)
-            return conv_transpose(x, w), grad
+            if by_conv:
+                return strided_input_grad_by_conv(x, w, out_hw, strides, padding), grad
+            return keras.ops.conv_transpose(x, w, strides=strides, padding=self.padding,
+                                            data_format=self.data_format), grad
 
         return op(x, kernel)
