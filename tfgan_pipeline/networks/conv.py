@@ -59,21 +59,27 @@ One float32-only case goes the other way, towards a bigger call: a batch-1, stri
 PatchGAN's 31x31x512 layer) runs its forward as one call on two overlapping row bands
 stacked as a batch of 2 (:func:`band_conv2d`), where oneDNN's float32 AVX-512 kernel
 was x1.56 faster for the same output (and its AVX2 kernel on an AMD EPYC x0.76 slower);
-its gradients stay TensorFlow's ops on the whole image. Stride-1 ``VALID`` layers can
-also take their input gradient as a forward convolution (:func:`input_grad_by_conv`;
-x1.48 for that layer and x13.6 for the 1-channel logits on the EPYC). Because the
-winner depends on the CPU, both are chosen per layer shape by a short measured probe
-(:func:`measured_faster`, ``band_forward="auto"`` / ``conv_input_grad="auto"``).
+its gradients stay TensorFlow's ops on the whole image. Layers can also take their
+input gradient as a forward convolution (:func:`input_grad_by_conv` for stride 1: x1.48
+for that layer and x13.6 for the 1-channel logits on the EPYC;
+:func:`strided_input_grad_by_conv` for a kernel that is a multiple of the stride, via
+the space-to-depth rewrite below: x1.4 for the U-Net's 16x16 -> 32x32 transposed
+layer, whose *forward* is that computation, so the transposed layer runs it there).
 
 Past ``matmul_grad_max_positions`` the weight gradient of a layer whose kernel is a
 multiple of its stride can be taken tap by tap instead (:func:`filter_grad_by_taps`:
 ``space_to_depth`` turns the strided convolution into a stride-1 one, and each tap of
-its kernel is one matmul of a contiguous input window with the output gradient; no
-patch matrix is built). On the EPYC that was x11.7 for the PatchGAN's 1-channel logits
-(32.1 -> 2.7 ms) and x1.1-1.3 for its other layers and the U-Net's 128x128 layer, and
-even or slower at the rest; the im2col form had lost at every PatchGAN layer on an
-AVX512-BF16 Xeon. So it is the probe's choice as well (``tap_weight_grad="auto"``),
-made when the gradient is first traced, so inference never pays for the probe.
+its kernel is one matmul of a contiguous window with the output gradient; no patch
+matrix is built). On the EPYC that was x11.7 for the PatchGAN's 1-channel logits (32.1
+-> 2.7 ms) and x1.1-1.3 for its other layers and the U-Net's 128x128 layer, and even
+or slower at the rest; the im2col form had lost at every PatchGAN layer on an
+AVX512-BF16 Xeon.
+
+Because the winner depends on the CPU, all three are chosen per layer shape by a short
+measured probe (:func:`measured_faster`; ``band_forward``, ``conv_input_grad`` and
+``tap_weight_grad`` are ``"auto"`` by default, ``True`` / ``False`` force a path). The
+gradients' choices are made when the gradient is first traced, so a convolution that is
+only run forward (inference, export) never pays for a probe.
 """
 
 import functools
@@ -407,10 +413,10 @@ def _probe_candidates(kind, x_shape, k_shape, strides, padding):
 @functools.lru_cache(maxsize=256)
 def measured_faster(kind, x_shape, k_shape, dtype, strides=(1, 1), padding="VALID"):
     """Whether the alternative path ``kind`` (``"band_forward"``: :func:`band_conv2d`;
-    ``"conv_input_grad"``: :func:`input_grad_by_conv`; ``"tap_weight_grad"``:
+    ``"conv_input_grad"``: :func:`strided_input_grad_by_conv`; ``"tap_weight_grad"``:
     :func:`filter_grad_by_taps`) beats TensorFlow's op for this convolution (input
-    shape, kernel shape, dtype, strides and padding; the first two kinds are stride-1
-    ``VALID``) on this machine, timed once per process.
+    shape, kernel shape, dtype, strides and padding; ``band_forward`` is for stride-1
+    ``VALID`` ones) on this machine, timed once per process.
 
     Why measured: which one wins depends on the CPU's oneDNN kernels. On the AMX Xeon
     (AVX-512 capped to AVX512_CORE) the two bands were x1.56 faster for the PatchGAN's
@@ -418,10 +424,12 @@ def measured_faster(kind, x_shape, k_shape, dtype, strides=(1, 1), padding="VALI
     input gradient was x1.48 (conv_3) and x13.6 (the 1-channel logits) faster there
     (BUILD.md "Performance", fifth pass); the tap-by-tap weight gradient was x11.7 for
     the logits on the EPYC (seventh pass) where the im2col one had been x0.13 on an
-    AVX512-BF16 Xeon (sixth pass). The probe runs both as ``tf.function``
-    graphs (as they run in the step), eagerly outside any trace (``tf.init_scope``) on
-    random tensors when the layer is first traced, costs a few of the layer's calls,
-    and logs its choice; the alternative must take <= ``probe.MARGIN`` of TF's time.
+    AVX512-BF16 Xeon (sixth pass), and the strided input gradient as a forward
+    convolution x1.4 for the U-Net's 16x16 -> 32x32 transposed layer. The probe runs
+    both as ``tf.function`` graphs (as they run in the step), eagerly outside any trace
+    (``tf.init_scope``) on random tensors when the layer (or its gradient) is first
+    traced, costs a few of the layer's calls, and logs its choice; the alternative must
+    take <= ``probe.MARGIN`` of TF's time.
     """
     reference, candidate, shapes = _probe_candidates(kind, x_shape, k_shape, tuple(strides),
                                                      padding)
@@ -561,9 +569,9 @@ def _positions(shape):
 @keras.saving.register_keras_serializable(package="tfgan_pipeline")
 class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
     """``keras.layers.Conv2D`` with the im2col + matmul weight gradient, as dense matmuls
-    when its output is small, and (float32, batch 1, stride 1, ``VALID``, with
-    ``band_forward=True``, the default) with the two-band forward of
-    :func:`band_conv2d`; see the module."""
+    when its output is small, with the two-band forward of :func:`band_conv2d` (float32,
+    batch 1, stride 1, ``VALID``), the tap-by-tap weight gradient and the input gradient
+    as a forward convolution where the probe chose them; see the module."""
 
     def __init__(self, *args, band_forward="auto", **kwargs):
         super().__init__(*args, **kwargs)
@@ -611,8 +619,10 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
 
 @keras.saving.register_keras_serializable(package="tfgan_pipeline")
 class MatmulGradConv2DTranspose(_MatmulGradMixin, keras.layers.Conv2DTranspose):
-    """``keras.layers.Conv2DTranspose`` with the im2col + matmul weight gradient, and as
-    dense matmuls when its input is small; see the module."""
+    """``keras.layers.Conv2DTranspose`` with the im2col + matmul weight gradient, as dense
+    matmuls when its input is small, and with the tap-by-tap weight gradient and the
+    forward as a stride-1 forward convolution (:func:`strided_input_grad_by_conv`) where
+    the probe chose them; see the module."""
 
     def call(self, inputs):
         outputs = None
