@@ -19,8 +19,9 @@ on the hash-split validation pairs. Variants:
 * ``mixed_bfloat16:fused`` -- the default where bf16 measures faster (AMX CPUs);
 * a ``:bands`` / ``:inputconv`` / ``:tapgrad`` part forces ``networks.conv``'s
   probe-chosen two-band forward / forward-convolution input gradient / tap-by-tap
-  weight gradient on wherever their shape guards allow (``float32:fused:tapgrad``),
-  whatever this CPU's probe would pick.
+  weight gradient on wherever their shape guards allow (``float32:fused:tapgrad``;
+  the tap form then also replaces the im2col one of the small layers), whatever this
+  CPU's probe would pick.
 
 ``--model cyclegan`` trains CycleGAN (Zhu et al. 2017: ResNet generators, instance
 norm, 70x70 PatchGANs) on the same stream, the pair's two images as its domains A
@@ -52,7 +53,7 @@ import tensorflow as tf  # noqa: E402
 
 from cyclegan_step import keras_instance_norm  # noqa: E402
 from pix2pix_step import (keras_batch_norm, keras_conv_grads, no_dense_layers,  # noqa: E402
-                          set_probe_paths)
+                          no_matmul_weight_grad, set_probe_paths)
 from tfgan_pipeline import models, networks  # noqa: E402
 from tfgan_pipeline.data import paired  # noqa: E402
 from tfgan_pipeline.preprocess import PreprocessConfig, run_preprocess  # noqa: E402
@@ -80,7 +81,8 @@ def apply_parts(model_name, rest, switches, *nets):
 #: checked on a CPU whose probe would not take it.
 FORCED = {"bands": lambda *nets: set_probe_paths(*nets, band_forward=True),
           "inputconv": lambda *nets: set_probe_paths(*nets, conv_input_grad=True),
-          "tapgrad": lambda *nets: set_probe_paths(*nets, tap_weight_grad=True)}
+          "tapgrad": lambda *nets: (no_matmul_weight_grad(*nets),  # in its place too
+                                    set_probe_paths(*nets, tap_weight_grad=True))}
 
 
 def build_pix2pix(args, rest, fused):
