@@ -25,9 +25,8 @@ every convolution on TensorFlow's own ops (no im2col + matmul weight gradient, n
 matmul layers, no two-band float32 forward: ``networks.conv``); ``:nodense`` turns only
 the dense matmul layers off, ``:nobands`` only the two-band forward, ``:noinputconv``
 only the forward-convolution input gradient (also the transposed layers' forward: the
-same computation), ``:notapgrad`` only the tap-by-tap
-weight gradient (these three are chosen by a probe), ``:nomatmulgrad`` only the im2col
-+ matmul weight gradient.
+same computation), ``:notapgrad`` only the tap-by-tap weight gradient (these three
+are chosen by a probe), ``:nomatmulgrad`` only the im2col + matmul weight gradient.
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
