@@ -460,6 +460,15 @@ def test_conv_input_grad_by_conv_where_the_kernel_fits_the_strides(monkeypatch):
     _assert_switch_round_trips_and_refuses("conv_input_grad", (1, "no", None))
 
 
+def _conv_case(seed, batch, in_hw, kernel, strides, padding, c_out):
+    """Random input (3 channels), square kernel and output gradient of one convolution."""
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.normal(0, 1, (batch, *in_hw, 3)).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, (kernel, kernel, 3, c_out)).astype("float32"))
+    y_shape = tf.nn.conv2d(x, w, strides, padding).shape
+    return x, w, tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
+
+
 @pytest.mark.parametrize("batch,in_hw,kernel,strides,padding", [
     (1, (8, 8), 4, 2, "SAME"),     # the U-Net's encoder; its decoder's forward
     (2, (9, 7), 4, 2, "SAME"),     # odd sizes
@@ -469,12 +478,8 @@ def test_conv_input_grad_by_conv_where_the_kernel_fits_the_strides(monkeypatch):
 ])
 def test_strided_input_grad_by_conv_is_tensorflows_input_gradient(batch, in_hw, kernel,
                                                                   strides, padding):
-    rng = np.random.default_rng(25)
-    x_shape = (batch, *in_hw, 3)
-    w = tf.constant(rng.normal(0, 1, (kernel, kernel, 3, 5)).astype("float32"))
-    y_shape = tf.nn.conv2d(tf.zeros(x_shape), w, strides, padding).shape
-    dy = tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
-    want = tf.raw_ops.Conv2DBackpropInput(input_sizes=x_shape, filter=w, out_backprop=dy,
+    x, w, dy = _conv_case(25, batch, in_hw, kernel, strides, padding, 5)
+    want = tf.raw_ops.Conv2DBackpropInput(input_sizes=x.shape, filter=w, out_backprop=dy,
                                           strides=[1, strides, strides, 1], padding=padding)
     got = conv_lib.strided_input_grad_by_conv(dy, w, in_hw, [strides, strides], padding)
     assert got.shape == want.shape
@@ -560,11 +565,8 @@ def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
 ])
 def test_filter_grad_by_taps_is_tensorflows_conv2d_backprop_filter(batch, in_hw, kernel,
                                                                    strides, padding, c_out):
-    rng = np.random.default_rng(31)
-    x = tf.constant(rng.normal(0, 1, (batch, *in_hw, 3)).astype("float32"))
-    kernel_shape = [kernel, kernel, 3, c_out]
-    y_shape = tf.nn.conv2d(x, tf.zeros(kernel_shape), strides, padding).shape
-    dy = tf.constant(rng.normal(0, 1, y_shape).astype("float32"))
+    x, w, dy = _conv_case(31, batch, in_hw, kernel, strides, padding, c_out)
+    kernel_shape = list(w.shape)
     want = tf.raw_ops.Conv2DBackpropFilter(input=x, filter_sizes=kernel_shape, out_backprop=dy,
                                            strides=[1, strides, strides, 1], padding=padding)
     got = conv_lib.filter_grad_by_taps(x, dy, kernel_shape, [strides, strides], padding)

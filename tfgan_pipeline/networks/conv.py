@@ -361,29 +361,27 @@ def tf_input_grad(dy, kernel, input_shape, strides, padding):
                                           padding=padding)
 
 
-def _kernel_fits_strides(layer, k_shape):
-    """Equal strides that divide the kernel (the space-to-depth rewrite's condition)."""
+def _space_to_depth_possible(switch, layer, x_shape, k_shape):
+    """Whether a space-to-depth path (:func:`strided_input_grad_by_conv` for the switch
+    ``"conv_input_grad"``, :func:`filter_grad_by_taps` for ``"tap_weight_grad"``) can
+    apply to ``layer``'s convolution from ``x_shape`` with ``k_shape`` (for a transposed
+    layer: the convolution it transposes): the switch not off, static shapes, equal
+    strides that divide the kernel."""
+    if not getattr(layer, switch) or not _plain_conv(layer):
+        return False
+    if None in tuple(x_shape) or None in tuple(k_shape):
+        return False
     (sh, sw), (kh, kw) = layer.strides, k_shape[:2]
     return sh == sw and kh % sh == 0 and kw % sw == 0
 
 
-def _conv_input_grad_possible(layer, x_shape, k_shape):
-    """Whether :func:`strided_input_grad_by_conv` can be the input gradient of
-    ``layer``'s convolution from ``x_shape`` with ``k_shape`` (for a transposed layer:
-    the convolution it transposes): switch not off, static shapes, a kernel that fits
-    the strides."""
-    if not layer.conv_input_grad or not _plain_conv(layer):
-        return False
-    if None in tuple(x_shape) or None in tuple(k_shape):
-        return False
-    return _kernel_fits_strides(layer, k_shape)
-
-
 def _conv_input_grad_chosen(layer, x_shape, k_shape, dtype):
-    """Whether it should be: possible, and forced (``conv_input_grad=True``) or
+    """Whether ``layer``'s convolution from ``x_shape`` with ``k_shape`` should take its
+    input gradient as :func:`strided_input_grad_by_conv`: possible
+    (:func:`_space_to_depth_possible`), and forced (``conv_input_grad=True``) or
     (``"auto"``) faster than ``Conv2DBackpropInput`` on this machine
     (:func:`measured_faster`)."""
-    if not _conv_input_grad_possible(layer, x_shape, k_shape):
+    if not _space_to_depth_possible("conv_input_grad", layer, x_shape, k_shape):
         return False
     return layer.conv_input_grad is True or measured_faster(
         "conv_input_grad", tuple(x_shape), tuple(k_shape), tf.as_dtype(dtype).name,
@@ -483,18 +481,6 @@ def tf_filter_grad(inputs, grad, kernel_shape, strides, padding):
                                            padding=padding)
 
 
-def _tap_grad_possible(layer, x_shape, k_shape):
-    """Whether :func:`filter_grad_by_taps` can be ``layer``'s weight gradient for a
-    convolution from ``x_shape`` with ``k_shape`` (for a transposed layer: the
-    convolution it transposes): switch not off, static shapes, equal strides that divide
-    the kernel."""
-    if not layer.tap_weight_grad or not _plain_conv(layer):
-        return False
-    if None in tuple(x_shape) or None in tuple(k_shape):
-        return False
-    return _kernel_fits_strides(layer, k_shape)
-
-
 def _measured_filter_grad(layer):
     """A weight gradient with :func:`filter_grad`'s arguments that is
     :func:`filter_grad_by_taps` where ``layer.tap_weight_grad`` is ``True`` or (``"auto"``)
@@ -546,7 +532,7 @@ class _MatmulGradMixin:
         :func:`filter_grad_by_taps` where it can apply; ``None``: TensorFlow's op."""
         if _matmul_ready(self, positions):
             return filter_grad
-        if _tap_grad_possible(self, x_shape, k_shape):
+        if _space_to_depth_possible("tap_weight_grad", self, x_shape, k_shape):
             return _measured_filter_grad(self)
         return None
 
@@ -594,7 +580,8 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                 return outputs
         weight_grad = self._weight_grad_fn(positions, inputs.shape, kernel.shape)
         bands = _band_ready(self, inputs, kernel, out_shape)
-        input_by_conv = _conv_input_grad_possible(self, inputs.shape, kernel.shape)
+        input_by_conv = _space_to_depth_possible("conv_input_grad", self, inputs.shape,
+                                                 kernel.shape)
         if not (weight_grad or bands or input_by_conv):
             return forward(inputs, kernel)
         scope = _backward_scope()
