@@ -61,18 +61,25 @@ def _step(layer, x, w):
     return [t.numpy().astype("float32") for t in step(x)], ops
 
 
+def _assert_keras_values(ours, theirs, shape, seed):
+    """Our layer's output and gradients (input, every weight) equal Keras' on random data;
+    returns the op types of both traced steps and the input."""
+    rng = np.random.default_rng(seed)
+    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
+    w = tf.constant(rng.normal(0, 1, theirs.compute_output_shape(shape)).astype("float32"))
+    got, ops = _step(ours, x, w)
+    want, keras_ops = _step(theirs, x, w)
+    assert len(got) == len(want) == 2 + ours.use_bias + 1
+    for g, k in zip(got, want):
+        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
+    return ops, keras_ops, x
+
+
 @pytest.mark.parametrize("ours,theirs,shape,kwargs", CASES)
 def test_matmul_path_gives_keras_outputs_and_gradients(ours, theirs, shape, kwargs):
     a, b = _pair(ours, theirs, shape, **kwargs)
-    rng = np.random.default_rng(1)
-    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
-    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
-    got, ops = _step(a, x, w)
-    want, keras_ops = _step(b, x, w)
+    ops, keras_ops, _ = _assert_keras_values(a, b, shape, 1)
     assert "ExtractImagePatches" in ops and "ExtractImagePatches" not in keras_ops
-    assert len(got) == len(want) == 2 + a.use_bias + 1
-    for g, k in zip(got, want):
-        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
@@ -214,15 +221,8 @@ def test_tap_matrix_gathers_what_extract_patches_gathers(in_hw, strides, padding
 def test_dense_path_gives_keras_outputs_and_gradients_without_conv_ops(ours, theirs, shape,
                                                                       kwargs):
     a, b = _pair(ours, theirs, shape, dense_max_positions=10 ** 4, **kwargs)
-    rng = np.random.default_rng(8)
-    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
-    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
-    got, ops = _step(a, x, w)
-    want, keras_ops = _step(b, x, w)
+    ops, keras_ops, _ = _assert_keras_values(a, b, shape, 8)
     assert not ops & CONV_OPS and "BatchMatMulV2" in ops and keras_ops & CONV_OPS
-    assert len(got) == len(want) == 2 + a.use_bias + 1
-    for g, k in zip(got, want):
-        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
@@ -491,14 +491,8 @@ def test_transposed_layer_forward_by_conv_gives_keras_outputs_and_gradients(ours
                                                                            kwargs):
     a, b = _pair(ours, theirs, shape, **kwargs)
     a.matmul_grad_max_positions, a.tap_weight_grad, a.conv_input_grad = 0, False, True
-    rng = np.random.default_rng(26)
-    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
-    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
-    got, ops = _step(a, x, w)
-    want, keras_ops = _step(b, x, w)
+    ops, keras_ops, x = _assert_keras_values(a, b, shape, 26)
     assert "Conv2DBackpropInput" in keras_ops and "Conv2DBackpropInput" not in ops
-    for g, k in zip(got, want):
-        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
     _assert_same_penalty_gradients(a, b, x)
 
 
@@ -591,16 +585,9 @@ def _tap_pair(ours, theirs, shape, kwargs, **switches):
 def test_tap_weight_grad_gives_keras_gradients_without_the_filter_op(ours, theirs, shape,
                                                                      kwargs):
     a, b = _tap_pair(ours, theirs, shape, kwargs, tap_weight_grad=True)
-    rng = np.random.default_rng(32)
-    x = tf.constant(rng.normal(0, 1, shape).astype("float32"))
-    w = tf.constant(rng.normal(0, 1, b.compute_output_shape(shape)).astype("float32"))
-    got, ops = _step(a, x, w)
-    want, keras_ops = _step(b, x, w)
+    ops, keras_ops, _ = _assert_keras_values(a, b, shape, 32)
     assert "Conv2DBackpropFilter" in keras_ops
     assert not ops & {"Conv2DBackpropFilter", "ExtractImagePatches"}
-    assert len(got) == len(want) == 2 + a.use_bias + 1
-    for g, k in zip(got, want):
-        np.testing.assert_allclose(g, k, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("ours,theirs,shape,kwargs", [CASES[1], CASES[4]])
