@@ -637,3 +637,14 @@ def test_tap_weight_grad_only_where_it_applies_and_auto_asks_the_probe_when_trai
     assert clone.tap_weight_grad is False
     with pytest.raises(ValueError, match="tap_weight_grad"):
         MatmulGradConv2DTranspose(3, 4, tap_weight_grad="yes")
+
+
+def test_space_to_depth_paths_refuse_a_kernel_that_does_not_fit_the_strides():
+    x, w, dy = _conv_case(34, 1, (8, 8), 3, 2, "SAME", 4)
+    with pytest.raises(ValueError, match="kernel 3x3, strides 2x2"):
+        conv_lib.filter_grad_by_taps(x, dy, list(w.shape), [2, 2], "SAME")
+    with pytest.raises(ValueError, match="kernel 3x3, strides 2x2"):
+        conv_lib.strided_input_grad_by_conv(dy, w, (8, 8), [2, 2], "SAME")
+    x, w, dy = _conv_case(35, 1, (8, 8), 4, (2, 1), "SAME", 4)
+    with pytest.raises(ValueError, match="strides 2x1"):
+        conv_lib.filter_grad_by_taps(x, dy, list(w.shape), [2, 1], "SAME")

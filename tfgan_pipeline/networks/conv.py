@@ -115,6 +115,15 @@ def filter_grad(inputs, grad, kernel_shape, strides, padding):
                       kernel_shape)
 
 
+def _check_space_to_depth(kernel_hw, strides):
+    """The space-to-depth rewrite needs equal strides that divide the kernel."""
+    (kh, kw), (sh, sw) = kernel_hw, strides
+    if sh != sw or kh % sh or kw % sw:
+        raise ValueError(f"the space-to-depth rewrite needs equal strides that divide the "
+                         f"kernel; got kernel {kh}x{kw}, strides {sh}x{sw}")
+    return sh
+
+
 def filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding):
     """``dW`` of ``y = conv2d(inputs, W)`` given ``dy = grad``, tap by tap, without a patch
     matrix.
@@ -139,7 +148,7 @@ def filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding):
     differentiate through it.
     """
     kh, kw, c_in, c_out = kernel_shape
-    s = strides[0]
+    s = _check_space_to_depth((kh, kw), strides)
     out_h, out_w = grad.shape[1], grad.shape[2]
     need_h, need_w = (out_h - 1) * s + kh, (out_w - 1) * s + kw
     if padding == "SAME":
@@ -335,7 +344,7 @@ def strided_input_grad_by_conv(dy, kernel, input_hw, strides, padding):
     this is the probe's choice per layer (``conv_input_grad``).
     """
     kh, kw = kernel.shape[0], kernel.shape[1]
-    s = strides[0]
+    s = _check_space_to_depth((kh, kw), strides)
     out_h, out_w = dy.shape[1], dy.shape[2]
     need_h, need_w = (out_h - 1) * s + kh, (out_w - 1) * s + kw
     top = left = 0
