@@ -115,10 +115,24 @@ def filter_grad(inputs, grad, kernel_shape, strides, padding):
                       kernel_shape)
 
 
-def _check_space_to_depth(kernel_hw, strides):
-    """The space-to-depth rewrite needs equal strides that divide the kernel."""
+def _same_padding(need_hw, in_hw):
+    """TensorFlow's ``SAME`` padding ``((top, bottom), (left, right))`` of an input of
+    ``in_hw`` whose windows span ``need_hw`` rows and columns (the odd pixel at the end)."""
+    pads = [max(need - size, 0) for need, size in zip(need_hw, in_hw)]
+    return tuple((pad // 2, pad - pad // 2) for pad in pads)
+
+
+def _fits_space_to_depth(kernel_hw, strides):
+    """Whether the space-to-depth rewrite applies: equal strides that divide the kernel."""
     (kh, kw), (sh, sw) = kernel_hw, strides
-    if sh != sw or kh % sh or kw % sw:
+    return sh == sw and kh % sh == 0 and kw % sw == 0
+
+
+def _check_space_to_depth(kernel_hw, strides):
+    """The stride of the space-to-depth rewrite, or a ValueError naming kernel and
+    strides where :func:`_fits_space_to_depth` says it does not apply."""
+    (kh, kw), (sh, sw) = kernel_hw, strides
+    if not _fits_space_to_depth(kernel_hw, strides):
         raise ValueError(f"the space-to-depth rewrite needs equal strides that divide the "
                          f"kernel; got kernel {kh}x{kw}, strides {sh}x{sw}")
     return sh
@@ -152,10 +166,8 @@ def filter_grad_by_taps(inputs, grad, kernel_shape, strides, padding):
     out_h, out_w = grad.shape[1], grad.shape[2]
     need_h, need_w = (out_h - 1) * s + kh, (out_w - 1) * s + kw
     if padding == "SAME":
-        in_h, in_w = inputs.shape[1], inputs.shape[2]
-        pad_h, pad_w = max(need_h - in_h, 0), max(need_w - in_w, 0)
-        inputs = tf.pad(inputs, [[0, 0], [pad_h // 2, pad_h - pad_h // 2],
-                                 [pad_w // 2, pad_w - pad_w // 2], [0, 0]])
+        rows, cols = _same_padding((need_h, need_w), inputs.shape[1:3])
+        inputs = tf.pad(inputs, [[0, 0], rows, cols, [0, 0]])
     z = inputs[:, :need_h, :need_w]
     if s > 1:
         z = tf.nn.space_to_depth(z, s)
@@ -191,8 +203,8 @@ def tap_matrix(in_hw, kernel_hw, strides, padding):
     out_h, out_w = out_hw
     top, left = 0, 0
     if padding == "SAME":
-        top = max((out_h - 1) * sh + kh - in_h, 0) // 2
-        left = max((out_w - 1) * sw + kw - in_w, 0) // 2
+        need_hw = ((out_h - 1) * sh + kh, (out_w - 1) * sw + kw)
+        (top, _), (left, _) = _same_padding(need_hw, in_hw)
     oy, ox, i, j = np.meshgrid(np.arange(out_h), np.arange(out_w), np.arange(kh), np.arange(kw),
                                indexing="ij")
     iy, ix = (oy * sh + i - top).ravel(), (ox * sw + j - left).ravel()
@@ -349,7 +361,7 @@ def strided_input_grad_by_conv(dy, kernel, input_hw, strides, padding):
     need_h, need_w = (out_h - 1) * s + kh, (out_w - 1) * s + kw
     top = left = 0
     if padding == "SAME":
-        top, left = max(need_h - input_hw[0], 0) // 2, max(need_w - input_hw[1], 0) // 2
+        (top, _), (left, _) = _same_padding((need_h, need_w), input_hw)
     if s > 1:
         kernel = space_to_depth_kernel(kernel, s)
     dx = input_grad_by_conv(dy, kernel)
@@ -364,8 +376,8 @@ def strided_input_grad_by_conv(dy, kernel, input_hw, strides, padding):
 
 def tf_input_grad(dy, kernel, input_shape, strides, padding):
     """TensorFlow's ``Conv2DBackpropInput`` with :func:`strided_input_grad_by_conv`'s
-    arguments (``input_shape`` the whole 4-D shape)."""
-    return tf.raw_ops.Conv2DBackpropInput(input_sizes=list(input_shape), filter=kernel,
+    arguments (``input_shape`` the whole 4-D shape: a tuple, or ``tf.shape(x)``)."""
+    return tf.raw_ops.Conv2DBackpropInput(input_sizes=input_shape, filter=kernel,
                                           out_backprop=dy, strides=[1, *strides, 1],
                                           padding=padding)
 
@@ -380,8 +392,7 @@ def _space_to_depth_possible(switch, layer, x_shape, k_shape):
         return False
     if None in tuple(x_shape) or None in tuple(k_shape):
         return False
-    (sh, sw), (kh, kw) = layer.strides, k_shape[:2]
-    return sh == sw and kh % sh == 0 and kw % sw == 0
+    return _fits_space_to_depth(k_shape[:2], layer.strides)
 
 
 def _conv_input_grad_chosen(layer, x_shape, k_shape, dtype):
@@ -603,9 +614,7 @@ class MatmulGradConv2D(_MatmulGradMixin, keras.layers.Conv2D):
                                                                  dy.dtype):
                         dx = strided_input_grad_by_conv(dy, w, x.shape[1:3], strides, padding)
                     else:
-                        dx = tf.raw_ops.Conv2DBackpropInput(
-                            input_sizes=tf.shape(x), filter=w, out_backprop=dy,
-                            strides=[1, *strides, 1], padding=padding)
+                        dx = tf_input_grad(dy, w, tf.shape(x), strides, padding)
                     return dx, (weight_grad or tf_filter_grad)(x, dy, w.shape, strides,
                                                                padding)
             return (band_conv2d(x, w) if bands else forward(x, w)), grad
