@@ -20,9 +20,20 @@ on real and detached fake; G loss = BCE on D(fake) + 100 L1; Adam 2e-4, betas
 * ``fp32_cl`` -- float32, ``channels_last`` tensors and weights (oneDNN's NHWC);
 * ``bf16`` -- ``torch.autocast("cpu", dtype=torch.bfloat16)`` (AMX where present),
   ``channels_last``;
+* a ``_shared`` suffix (``fp32_cl_shared``) takes the step in the library's order
+  instead of junyanz's: D runs on the generated pair once, and both gradients come
+  from that shared forward pass with the start-of-step weights (two
+  ``torch.autograd.grad`` calls, then both Adam updates), so PyTorch does exactly
+  the library's arithmetic (junyanz's order runs D on the generated pair a second
+  time, after D's update, for G's loss: one more D forward per step);
+* a ``_compile`` suffix wraps both networks in ``torch.compile`` (TorchInductor's
+  CPU code generation, forward and backward; compiled during the warm-up steps,
+  which are not timed);
 * a ``_tN`` suffix (``fp32_cl_t1``) runs that setting with ``torch.set_num_threads(N)``
   (default: PyTorch's own, one per core). On a shared machine OpenMP's barriers
   wait for descheduled threads, so fewer threads can be PyTorch's best setting.
+
+Suffixes combine, in any order (``fp32_cl_shared_compile``).
 
 All run in this one process in alternating rounds with the library's default path
 (``tfgan_pipeline``: ``--precision=auto``, fused Adam, ``model.fit``); the summary
@@ -30,11 +41,12 @@ gives each one's median s/step and the library's speed-up over the fastest PyTor
 setting.
 
   .venv/bin/python benchmarks/pix2pix_torch.py [--steps 12] [--rounds 4] [--warmup 2]
-      [--torch_settings fp32 fp32_cl bf16]
+      [--torch_settings fp32 fp32_cl bf16 fp32_shared fp32_cl_shared_compile ...]
 """
 
 import argparse
 import os
+import re
 import statistics
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -105,11 +117,34 @@ def _init(module):
         nn.init.zeros_(module.bias)
 
 
+_SETTING = re.compile(r"^(fp32|fp32_cl|bf16)((?:_shared|_compile|_t[0-9]+)*)$")
+
+
+def parse_setting(setting):
+    """``fp32_cl_shared_t1`` -> ``("fp32_cl", shared, compiled, threads or None)``."""
+    match = _SETTING.match(setting)
+    if not match:
+        raise ValueError(f"unknown --torch_settings entry {setting!r}: fp32, fp32_cl or bf16, "
+                         "then any of _shared, _compile, _tN")
+    suffixes = match.group(2).split("_")[1:]
+    threads = [int(x[1:]) for x in suffixes if x.startswith("t")]
+    return (match.group(1), "shared" in suffixes, "compile" in suffixes,
+            threads[0] if threads else None)
+
+
+def _setting_arg(text):
+    try:
+        parse_setting(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 class TorchRunner(pix2pix_step.TimedRunner):
     def __init__(self, setting, size, batch):
         super().__init__({"label": f"PyTorch {torch.__version__} {setting}"})
-        setting, _, threads = setting.partition("_t")
-        self.threads = int(threads) if threads else torch.get_num_threads()
+        setting, self.shared, compiled, threads = parse_setting(setting)
+        self.threads = threads or torch.get_num_threads()
         self.netG, self.netD = unet_256(), patchgan_70()
         self.netG.apply(_init)
         self.netD.apply(_init)
@@ -118,6 +153,9 @@ class TorchRunner(pix2pix_step.TimedRunner):
         self.netG.to(memory_format=fmt)
         self.netD.to(memory_format=fmt)
         self.bf16 = setting == "bf16"
+        # The modules keep their parameters; the compiled wrappers only run them.
+        self.G, self.D = ((torch.compile(self.netG), torch.compile(self.netD)) if compiled
+                          else (self.netG, self.netD))
         self.a, self.b = (torch.from_numpy(x).permute(0, 3, 1, 2).contiguous(memory_format=fmt)
                           for x in batch)
         self.optG = torch.optim.Adam(self.netG.parameters(), 2e-4, betas=(0.5, 0.999))
@@ -125,21 +163,54 @@ class TorchRunner(pix2pix_step.TimedRunner):
         self.bce = nn.BCEWithLogitsLoss()
 
     def step(self):
+        if not self.shared:
+            return self.junyanz_step()
+        # The shared step runs D's compiled backward twice (retain_graph), which a
+        # compiled backward with donated buffers refuses; they are off for this one only.
+        with torch._functorch.config.patch(donated_buffer=False):
+            return self.shared_step()
+
+    def _d_loss(self, pred_real, pred_fake):
+        pred_real, pred_fake = pred_real.float(), pred_fake.float()
+        return 0.5 * (self.bce(pred_fake, torch.zeros_like(pred_fake))
+                      + self.bce(pred_real, torch.ones_like(pred_real)))
+
+    def _g_loss(self, pred_fake, fake):
+        pred_fake = pred_fake.float()
+        return self.bce(pred_fake, torch.ones_like(pred_fake)) + 100 * torch.mean(
+            torch.abs(fake.float() - self.b))
+
+    def shared_step(self):
+        """The library's order: one D forward on the generated pair, both gradients from it."""
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            fake = self.netG(self.a)
-            pred_fake = self.netD(torch.cat([self.a, fake.detach()], 1))
-            pred_real = self.netD(torch.cat([self.a, self.b], 1))
-            loss_d = 0.5 * (self.bce(pred_fake.float(), torch.zeros_like(pred_fake.float()))
-                            + self.bce(pred_real.float(), torch.ones_like(pred_real.float())))
+            fake = self.G(self.a)
+            pred_fake = self.D(torch.cat([self.a, fake], 1))
+            pred_real = self.D(torch.cat([self.a, self.b], 1))
+            loss_d, loss_g = self._d_loss(pred_real, pred_fake), self._g_loss(pred_fake, fake)
+        d_params, g_params = list(self.netD.parameters()), list(self.netG.parameters())
+        d_grads = torch.autograd.grad(loss_d, d_params, retain_graph=True)
+        g_grads = torch.autograd.grad(loss_g, g_params)
+        for params, grads in ((d_params, d_grads), (g_params, g_grads)):
+            for p, g in zip(params, grads):
+                p.grad = g
+        self.optD.step()
+        self.optG.step()
+        return loss_d.item()
+
+    def junyanz_step(self):
+        """junyanz's order: D's update first, then D runs again on the generated pair for G."""
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
+            fake = self.G(self.a)
+            pred_fake = self.D(torch.cat([self.a, fake.detach()], 1))
+            pred_real = self.D(torch.cat([self.a, self.b], 1))
+            loss_d = self._d_loss(pred_real, pred_fake)
         self.optD.zero_grad(set_to_none=True)
         loss_d.backward()
         self.optD.step()
         for p in self.netD.parameters():
             p.requires_grad_(False)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.bf16):
-            pred = self.netD(torch.cat([self.a, fake], 1)).float()
-            loss_g = self.bce(pred, torch.ones_like(pred)) + 100 * torch.mean(
-                torch.abs(fake.float() - self.b))
+            loss_g = self._g_loss(self.D(torch.cat([self.a, fake], 1)), fake)
         self.optG.zero_grad(set_to_none=True)
         loss_g.backward()
         self.optG.step()
@@ -162,7 +233,8 @@ def main():
     p.add_argument("--steps", type=int, default=12)
     p.add_argument("--rounds", type=int, default=4)
     p.add_argument("--warmup", type=int, default=2)
-    p.add_argument("--torch_settings", nargs="+", default=["fp32", "fp32_cl", "bf16"])
+    p.add_argument("--torch_settings", nargs="+", type=_setting_arg,
+                   default=["fp32", "fp32_cl", "bf16"])
     args = p.parse_args()
     rng = np.random.default_rng(0)
     shape = (1, args.image_size, args.image_size, 3)
