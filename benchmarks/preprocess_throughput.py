@@ -13,7 +13,7 @@ worker processes) are printed too: unlike pairs/s they do not depend on what els
 the machine is running.
 
     python benchmarks/preprocess_throughput.py [--data_dir DIR] [--limits 0] [--workers 1 2]
-        [--rounds 1] [--num_shards 0] [--jpeg_draft]
+        [--rounds 1] [--num_shards 0] [--jpeg_draft [off|train|all]]
 
 ``--limits 100 500 0`` times the first 100, the first 500 and all files (how the
 wall time grows with the input); ``--rounds 2`` repeats the whole set, alternating
@@ -64,8 +64,11 @@ def main():
     parser.add_argument("--running_mode", default=None,
                         choices=["multi_threading", "multi_processing"],
                         help="DirectRunner mode for > 1 worker (default: the library's, threads)")
-    parser.add_argument("--jpeg_draft", action="store_true",
-                        help="decode the JPEGs at a reduced DCT scale (not pixel-identical)")
+    parser.add_argument("--jpeg_draft", nargs="?", const="all", default="train",
+                        choices=["off", "train", "all"],
+                        help="splits whose JPEGs are decoded at a reduced DCT scale (not "
+                             "pixel-identical): train (the library's default), all (also "
+                             "the bare flag), off (every split exact)")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2],
                         help="DirectRunner worker counts to time, in order")
     parser.add_argument("--rounds", type=int, default=1, help="repeats, alternating worker order")

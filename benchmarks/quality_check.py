@@ -32,6 +32,13 @@ and B, and scores ``G: A -> B`` by the same held-out L1. Its variants:
 instance-norm kernel of ``networks.instance_norm`` and the PatchGANs' ``networks.conv``
 layers) and ``mixed_bfloat16:fused`` (the default where bf16 measures faster).
 
+Every variant trains on pairs preprocessed with ``jpeg_draft="off"`` (the reference's
+full-size decode and bicubic resize) unless it has a ``:jpegdraft`` part (any model,
+e.g. ``float32:fused:jpegdraft``): then it trains on the library's default
+preprocessing, ``jpeg_draft="train"`` (the training JPEGs decoded at a reduced DCT
+scale before the resize: the faster, not pixel-identical Beam path). The held-out L1
+is taken on the same exact validation pairs for every variant.
+
 A faster path passes when its mean L1 over the seeds is within 2% of the
 reference's; the spread between seeds of the reference is printed beside it (the
 size of the noise the 2% has to be read against).
@@ -122,25 +129,43 @@ def held_out_l1(translate, pattern, image_size):
     return total / count
 
 
-def train(variant, seed, args, result):
+#: The data part: train on the ``jpeg_draft="train"`` preprocessing (held-out pairs exact).
+DRAFT_PART = "jpegdraft"
+
+
+def preprocess(args, draft):
+    name = f"pairs_{args.load_size}" + ("_draft" if draft else "")
+    return run_preprocess(PreprocessConfig(
+        data_dir=args.data_dir, output_dir=os.path.join(args.work_dir, name),
+        load_size=args.load_size, jpeg_draft="train" if draft else "off"),
+        overwrite=True, verbose=False)
+
+
+def train(variant, seed, args, results):
+    """``results``: ``{draft: PreprocessResult}``; training reads the variant's, the
+    held-out L1 always the exact preprocessing's."""
     policy, fused, *rest = variant.split(":")
+    draft = DRAFT_PART in rest
+    rest = [part for part in rest if part != DRAFT_PART]
     keras.mixed_precision.set_global_policy(policy)
     keras.utils.set_random_seed(seed)
     model, translate = MODELS[args.model][0](args, rest, fused == "fused")
     keras.mixed_precision.set_global_policy("float32")
-    ds = paired.paired_train_dataset(result.file_pattern("train"), 1, args.image_size,
+    ds = paired.paired_train_dataset(results[draft].file_pattern("train"), 1, args.image_size,
                                      args.load_size, seed=seed)
     start = time.perf_counter()
     model.fit(ds, epochs=1, steps_per_epoch=args.steps, verbose=0)
     seconds = time.perf_counter() - start
-    return held_out_l1(tf.function(translate), result.file_pattern("val"), args.image_size), seconds
+    return (held_out_l1(tf.function(translate), results[False].file_pattern("val"),
+                        args.image_size), seconds)
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     p.add_argument("--data_dir", default=_DEFAULT_DATA)
     p.add_argument("--work_dir", default="/tmp/tfgan_quality_check",
-                   help="where the preprocessed pairs go (reused when present)")
+                   help="where the preprocessed pairs go (reused when made from the same "
+                        "inputs and config, rebuilt otherwise)")
     p.add_argument("--image_size", type=int, default=64)
     p.add_argument("--load_size", type=int, default=None, help="default: 1.125 x image_size")
     p.add_argument("--base_filters", type=int, default=32)
@@ -151,9 +176,10 @@ def main():
     args = p.parse_args()
     args.variants = args.variants or list(VARIANTS[args.model])
     args.load_size = args.load_size or int(round(args.image_size * 1.125))
-    result = run_preprocess(PreprocessConfig(
-        data_dir=args.data_dir, output_dir=os.path.join(args.work_dir, f"pairs_{args.load_size}"),
-        load_size=args.load_size), verbose=False)
+    results = {False: preprocess(args, False)}
+    if any(DRAFT_PART in v.split(":") for v in args.variants):
+        results[True] = preprocess(args, True)
+    result = results[False]
     nets = MODELS[args.model][1]
     print(f"maps pairs {result.records_per_split}, {args.model} {args.image_size}x"
           f"{args.image_size} (load {args.load_size}), {nets} base {args.base_filters}, batch 1, "
@@ -162,7 +188,7 @@ def main():
     scores = {}
     for seed in args.seeds:  # seeds outermost: machine-load drift hits every variant
         for variant in args.variants:
-            l1, seconds = train(variant, seed, args, result)
+            l1, seconds = train(variant, seed, args, results)
             scores.setdefault(variant, []).append(l1)
             print(f"  {variant:34s} seed {seed}: L1 {l1:.3f}  ({seconds / args.steps:.3f} s/step, "
                   f"load {os.getloadavg()[0]:.1f})", flush=True)

@@ -25,9 +25,10 @@ flags.DEFINE_enum("direction", _D.direction, list(config_lib.DIRECTIONS),
 flags.DEFINE_integer("image_size", _D.image_size, "Training crop and model size.")
 flags.DEFINE_integer("load_size", _D.load_size, "Resize size before the random crop.")
 flags.DEFINE_float("val_fraction", _D.val_fraction, "Held-out fraction of a flat folder.")
-flags.DEFINE_boolean("jpeg_draft", _D.jpeg_draft,
-                     "Decode JPEG pairs at a reduced DCT scale (~2x faster ExampleGen; "
-                     "not pixel-identical to the paper's bicubic resize).")
+flags.DEFINE_enum("jpeg_draft", _D.jpeg_draft, list(config_lib.JPEG_DRAFT_MODES),
+                  "Splits whose JPEG pairs are decoded at a reduced DCT scale (~2x faster "
+                  "ExampleGen; not pixel-identical to the paper's bicubic resize, same "
+                  "held-out L1 at equal steps): train (held-out pairs exact), all, off.")
 flags.DEFINE_enum("generator", _D.generator, list(config_lib.PIX2PIX_GENERATORS),
                   "U-Net with skips, or the encoder-decoder without them.")
 flags.DEFINE_enum("receptive_field", str(_D.receptive_field),

@@ -38,6 +38,7 @@ PIX2PIX_GAN_LOSSES = tuple(pix2pix_model.GAN_LOSSES)
 RECEPTIVE_FIELDS = tuple(patchgan.RECEPTIVE_FIELDS)
 LAYOUTS = ("auto",) + elements.LAYOUTS
 DIRECTIONS = schema.DIRECTIONS
+JPEG_DRAFT_MODES = elements.JPEG_DRAFT_MODES
 TOY_DATASETS = tuple(toy.TOY_DATASETS)
 LATENT_FAMILIES = families.LATENT_FAMILIES
 #: How CycleGAN's two domains are laid out (``preprocess.image_elements.IMAGE_LAYOUTS``).
@@ -223,9 +224,11 @@ class Pix2PixConfig(SyntheticPairs, JobConfig):
         ``None`` generates synthetic pairs under the pipeline root.
       layout, direction, load_size, val_fraction: preprocessing (see
         :mod:`tfgan_pipeline.preprocess`).
-      jpeg_draft: decode JPEG pairs at a reduced DCT scale that still covers
-        ``load_size`` (about 2x faster preprocessing, not pixel-identical to the
-        paper's full-size bicubic resize; see ``preprocess/elements.py``).
+      jpeg_draft: the splits whose JPEG pairs are decoded at a reduced DCT scale that
+        still covers ``load_size`` (about 2x faster preprocessing, not pixel-identical
+        to the paper's full-size bicubic resize; same held-out L1 at equal steps; see
+        ``preprocess/elements.py``): ``train`` (default; held-out pairs exact),
+        ``all`` or ``off``.
       image_size: training crop and model size (paper: 256).
       generator: ``unet`` (skips) or ``encoder_decoder``.
       receptive_field: PatchGAN receptive field: 1, 16, 70 or 286.
@@ -247,7 +250,7 @@ class Pix2PixConfig(SyntheticPairs, JobConfig):
     image_size: int = 256
     load_size: int = 286
     val_fraction: float = 0.1
-    jpeg_draft: bool = False
+    jpeg_draft: str = "train"
     generator: str = "unet"
     receptive_field: int = 70
     base_filters: int = 64
@@ -279,8 +282,11 @@ class Pix2PixConfig(SyntheticPairs, JobConfig):
                              "randomly cropped to image_size.")
         if not 0 <= self.val_fraction < 1:
             raise ValueError(f"--val_fraction={self.val_fraction!r} must be in [0, 1).")
-        if not isinstance(self.jpeg_draft, bool):
-            raise ValueError(f"--jpeg_draft={self.jpeg_draft!r} must be true or false.")
+        try:
+            object.__setattr__(self, "jpeg_draft", elements.check_jpeg_draft(self.jpeg_draft))
+        except ValueError:
+            raise ValueError(f"--jpeg_draft={self.jpeg_draft!r} must be one of "
+                             f"{JPEG_DRAFT_MODES}.") from None
         at_least("l1_weight", self.l1_weight, low=0)
         if self.data_dir is not None and not os.path.isdir(self.data_dir):
             raise ValueError(f"--data_dir={self.data_dir!r} is not a folder of image pairs.")

@@ -155,6 +155,10 @@ def test_bad_flags_fail_naming_the_flag_and_write_nothing(tmp_path):
         _cfg(tmp_path / "a", load_size=16)
     with pytest.raises(ValueError, match="--blessing_thresholds entry 'ssim=1'"):
         _cfg(tmp_path / "a", blessing_thresholds=("ssim=1",))
+    with pytest.raises(ValueError, match=r"--jpeg_draft='val' must be one of \('off', 'train'"):
+        _cfg(tmp_path / "a", jpeg_draft="val")
+    assert _cfg(tmp_path / "a").jpeg_draft == "train"
+    assert _cfg(tmp_path / "a", jpeg_draft=False).jpeg_draft == "off"
     assert not (tmp_path / "a").exists()
     junk = tmp_path / "junk"
     junk.mkdir()

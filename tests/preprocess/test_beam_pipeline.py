@@ -1,5 +1,6 @@
 """Beam composites and run_preprocess on the DirectRunner: tiny 16x8 pairs, planted bad files."""
 
+import io
 import json
 import os
 
@@ -229,10 +230,10 @@ def test_default_shards_are_one_file_per_bundle_and_an_empty_split_gets_a_file(t
         save_image(data / "train" / f"{i}.png", np.concatenate([solid(RED), solid(BLUE)], 1))
     config = beam_pipeline.PreprocessConfig(data_dir=str(data), output_dir=str(tmp_path / "o"),
                                             load_size=4)
-    assert config.num_shards == 0 and not config.jpeg_draft
+    assert config.num_shards == 0 and config.jpeg_draft == "train"
     result = beam_pipeline.run_preprocess(config, verbose=False)
     assert result.records_per_split == {"train": 3, "val": 0}
-    assert result.stats["jpeg_draft"] is False
+    assert result.stats["jpeg_draft"] == "train"
     for split, count in (("train", 3), ("val", 0)):
         files = result.tfrecords[split]
         assert len(files) >= 1  # the runner's bundles decide how many
@@ -247,11 +248,78 @@ def test_default_shards_are_one_file_per_bundle_and_an_empty_split_gets_a_file(t
     ({"val_fraction": 1.0}, ValueError, "val_fraction"),
     ({"num_shards": -1}, ValueError, "num_shards"),
     ({"jpeg_draft": 1}, ValueError, "jpeg_draft"),
+    ({"jpeg_draft": "val"}, ValueError, r"jpeg_draft must be one of \('off', 'train', 'all'\)"),
     ({"beam_pipeline_args": "--runner=DirectRunner"}, TypeError, "sequence of flag strings"),
 ])
 def test_config_validation(tmp_path, kwargs, error, match):
     with pytest.raises(error, match=match):
         _config(tmp_path, **kwargs)
+
+
+def _smooth_ab_jpeg(path, height=96, half=96):
+    """A smooth A|B JPEG (gradients), large enough for a 1/2 DCT-scale decode at load 40."""
+    y, x = np.mgrid[0:height, 0:2 * half]
+    image = np.stack([x * 255 // (2 * half), y * 255 // height, (x + y) % 256 // 2], -1)
+    Image.fromarray(image.astype(np.uint8)).save(path, format="JPEG", quality=95)
+
+
+def test_jpeg_draft_mode_normalises_the_boolean_form(tmp_path):
+    assert _config(tmp_path).jpeg_draft == "train"
+    assert _config(tmp_path, jpeg_draft=True).jpeg_draft == "all"
+    assert _config(tmp_path, jpeg_draft=False).jpeg_draft == "off"
+    assert _config(tmp_path, jpeg_draft="off").jpeg_draft == "off"
+
+
+@pytest.mark.parametrize("mode,drafted", [(None, {"train"}), ("all", {"train", "val"}),
+                                          ("off", set())])
+def test_jpeg_draft_mode_decides_which_splits_are_drafted(tmp_path, flat_data, mode, drafted):
+    from tfgan_pipeline.preprocess import elements  # noqa: PLC0415
+    data = tmp_path / "data"
+    for split in ("train", "val"):
+        (data / split).mkdir(parents=True)
+        _smooth_ab_jpeg(data / split / f"{split}.jpg")
+    config = beam_pipeline.PreprocessConfig(
+        data_dir=str(data), output_dir=str(tmp_path / "o"), load_size=40,
+        **({} if mode is None else {"jpeg_draft": mode}))
+    result = beam_pipeline.run_preprocess(config, verbose=False)
+    assert result.stats["jpeg_draft"] == (mode or "train")
+    for split in ("train", "val"):
+        (name, got_input, got_target), = flat_data.records(result.tfrecords[split])
+        path = str(data / split / name)
+        with open(path, "rb") as f:
+            raw = f.read()
+        want, other = (elements.process_pix2pix_file(path, raw, split, 40, "AtoB", draft)
+                       for draft in (split in drafted, split not in drafted))
+        for got, key in ((got_input, "input_png"), (got_target, "target_png")):
+            want_pixels = np.asarray(Image.open(io.BytesIO(getattr(want, key))))
+            other_pixels = np.asarray(Image.open(io.BytesIO(getattr(other, key))))
+            np.testing.assert_array_equal(got, want_pixels)
+            assert not np.array_equal(got, other_pixels)  # the two decodes are told apart
+
+
+def test_jpeg_draft_default_in_the_ab_layout_drafts_the_training_split_only(tmp_path,
+                                                                            flat_data):
+    from tfgan_pipeline.preprocess import elements  # noqa: PLC0415
+    data = tmp_path / "data"
+    for side in ("A", "B"):
+        for split in ("train", "val"):
+            (data / side / split).mkdir(parents=True)
+            _smooth_ab_jpeg(data / side / split / "1.jpg", half=48)  # 96x96 per side
+    config = beam_pipeline.PreprocessConfig(data_dir=str(data), output_dir=str(tmp_path / "o"),
+                                            load_size=40)
+    result = beam_pipeline.run_preprocess(config, verbose=False)
+    assert result.stats["layout"] == "ab" and result.records_per_split == {"train": 1, "val": 1}
+    for split in ("train", "val"):
+        (_, got_input, _), = flat_data.records(result.tfrecords[split])
+        files = []
+        for side in ("A", "B"):
+            path = str(data / side / split / "1.jpg")
+            with open(path, "rb") as f:
+                files.append((side, path, f.read()))
+        want, other = (elements.process_ab_pair(split, "1.jpg", files, 40, "AtoB", draft)[0]
+                       for draft in (split == "train", split != "train"))
+        np.testing.assert_array_equal(got_input, np.asarray(Image.open(io.BytesIO(want.input_png))))
+        assert not np.array_equal(got_input, np.asarray(Image.open(io.BytesIO(other.input_png))))
 
 
 def test_output_inside_data_dir_is_refused(tmp_path):

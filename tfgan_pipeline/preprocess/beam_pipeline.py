@@ -83,9 +83,12 @@ class PreprocessConfig(beam_common.BeamRunConfig):
         each worker writes the records it makes, one file per bundle. A fixed count
         sends every record through a shuffle first (see
         :func:`~tfgan_pipeline.preprocess.beam_common.WriteSplitTFRecords`).
-      jpeg_draft: decode JPEG sources at a reduced DCT scale that still covers the load
-        size (about 2x faster on the maps pairs, not pixel-identical to the reference
-        resize; see :mod:`tfgan_pipeline.preprocess.elements`).
+      jpeg_draft: which splits decode JPEG sources at a reduced DCT scale that still
+        covers the load size (about 2x faster on the maps pairs, not pixel-identical to
+        the reference resize; see "JPEG draft" in
+        :mod:`tfgan_pipeline.preprocess.elements`): ``"train"`` (the default: the
+        training split only, held-out pairs exact), ``"all"`` or ``"off"``;
+        ``True``/``False`` are taken as ``"all"``/``"off"``.
       num_workers: DirectRunner workers; ``> 1`` runs them as threads
         (``multi_threading``) unless ``beam_pipeline_args`` sets
         ``--direct_running_mode`` (see
@@ -102,11 +105,10 @@ class PreprocessConfig(beam_common.BeamRunConfig):
     num_shards: int = 0
     num_workers: int = 1
     beam_pipeline_args: tuple = ()
-    jpeg_draft: bool = False
+    jpeg_draft: str = "train"
 
     def __post_init__(self):
-        if not isinstance(self.jpeg_draft, bool):
-            raise ValueError(f"jpeg_draft must be True or False, got {self.jpeg_draft!r}.")
+        object.__setattr__(self, "jpeg_draft", elements.check_jpeg_draft(self.jpeg_draft))
         for name in ("data_dir", "output_dir"):
             object.__setattr__(self, name, _normalize_dir(beam_common.check_path(
                 name, getattr(self, name))))
@@ -200,7 +202,7 @@ def _classify(path, plan, val_fraction):
 
 @beam.ptransform_fn
 def ExtractPairs(pbegin, plan, load_size, direction, val_fraction,  # pylint: disable=invalid-name
-                 jpeg_draft=False):
+                 jpeg_draft="off"):
     """Lists, reads, decodes, validates, splits A|B and resizes every input file.
 
     Args:
@@ -209,7 +211,8 @@ def ExtractPairs(pbegin, plan, load_size, direction, val_fraction,  # pylint: di
       load_size: side each half is resized to.
       direction: ``"AtoB"`` or ``"BtoA"``.
       val_fraction: held-out share for the hash split.
-      jpeg_draft: decode JPEGs at a reduced DCT scale (see :class:`PreprocessConfig`).
+      jpeg_draft: the splits whose JPEGs are decoded at a reduced DCT scale, a mode of
+        :data:`elements.JPEG_DRAFT_MODES` (see :class:`PreprocessConfig`).
 
     Returns:
       A dict of PCollections: ``records`` (:class:`elements.PairRecord`), ``rejects``
@@ -229,7 +232,8 @@ def ExtractPairs(pbegin, plan, load_size, direction, val_fraction,  # pylint: di
         processed = (read.files
                      | "DecodeSplitResize" >> beam.Map(
                          lambda e: beam_common.tag(elements.process_pix2pix_file(
-                             e[1], e[2], e[0].split, load_size, direction, jpeg_draft)))
+                             e[1], e[2], e[0].split, load_size, direction,
+                             elements.jpeg_draft_for(jpeg_draft, e[0].split))))
                      .with_outputs("rejects", main="records"))
     else:
         processed = (read.files
@@ -238,7 +242,8 @@ def ExtractPairs(pbegin, plan, load_size, direction, val_fraction,  # pylint: di
                      | "GroupAB" >> beam.GroupByKey()
                      | "DecodeResizeAB" >> beam.FlatMap(
                          lambda kv: [beam_common.tag(item) for item in elements.process_ab_pair(
-                             kv[0][0], kv[0][1], kv[1], load_size, direction, jpeg_draft)])
+                             kv[0][0], kv[0][1], kv[1], load_size, direction,
+                             elements.jpeg_draft_for(jpeg_draft, kv[0][0]))])
                      .with_outputs("rejects", main="records"))
     rejects = ((classified.rejects, read.rejects, processed.rejects)
                | "FlattenRejects" >> beam.Flatten())

@@ -30,7 +30,13 @@ still covers the load size and keeps whole pixels on both sides of the A|B seam
 (:func:`draft_scale`), and the bicubic resize starts from there. On the maps
 pairs (1200x600 -> 2 x 286x286) that halves the decode and resize time, but the
 pixels differ from the reference's full-size bicubic resize (mean absolute difference
-1.4 of 255, PSNR 42.9 dB on average, 33.3 dB at worst), so it is off by default.
+1.4 of 255, PSNR 42.9 dB on average, 33.3 dB at worst). Which splits take it is the
+pipeline's ``jpeg_draft`` mode (:data:`JPEG_DRAFT_MODES`, :func:`jpeg_draft_for`):
+``"train"`` (the default) drafts the training split only, so the held-out pairs the
+metrics are taken on stay the reference's pixels; trained on the drafted pairs,
+pix2pix reaches the same held-out L1 at equal steps (+0.9% at 128 px, -1.5% at 256,
+within the seeds' spread; BUILD.md "Performance", eighth pass). ``"all"`` drafts
+every split, ``"off"`` none.
 
 Validation. Every input file ends in exactly one place: in a :class:`PairRecord`
 or in a :class:`Reject` naming the file and one of :data:`REJECT_REASONS`.
@@ -264,6 +270,30 @@ def classify_path(path, root, layout, split_mode, val_fraction):
             return Reject(path, "outside_split_folder",
                           f"the data folder has split folders {SPLITS}; move this file into one")
     raise ValueError(f"Unexpected file {path!r} for layout={layout!r}, split_mode={split_mode!r}.")
+
+
+#: ``jpeg_draft`` modes: which splits a JPEG source is decoded at a reduced DCT scale for.
+JPEG_DRAFT_MODES = ("off", "train", "all")
+
+
+def check_jpeg_draft(value):
+    """The ``jpeg_draft`` mode ``value`` names; ``True`` / ``False`` (the older boolean
+    form) mean ``"all"`` / ``"off"``.
+
+    Raises:
+      ValueError: for anything else, naming ``jpeg_draft`` and the modes.
+    """
+    if isinstance(value, bool):
+        return "all" if value else "off"
+    if value not in JPEG_DRAFT_MODES:
+        raise ValueError(f"jpeg_draft must be one of {JPEG_DRAFT_MODES} (or True/False for "
+                         f"'all'/'off'), got {value!r}.")
+    return value
+
+
+def jpeg_draft_for(mode, split):
+    """Whether ``split``'s JPEGs are decoded at a reduced DCT scale under ``mode``."""
+    return mode == "all" or (mode == "train" and split == "train")
 
 
 def draft_scale(size, cover, parts=1):
