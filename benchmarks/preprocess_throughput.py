@@ -33,6 +33,7 @@ import tensorflow as tf  # noqa: F401 - imported up front, see the module doc
 
 from tfgan_pipeline.preprocess import PreprocessConfig
 from tfgan_pipeline.preprocess import run_preprocess
+from tfgan_pipeline.preprocess.elements import JPEG_DRAFT_MODES
 
 _DEFAULT_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared",
                              "data", "maps", "train")
@@ -64,8 +65,8 @@ def main():
     parser.add_argument("--running_mode", default=None,
                         choices=["multi_threading", "multi_processing"],
                         help="DirectRunner mode for > 1 worker (default: the library's, threads)")
-    parser.add_argument("--jpeg_draft", nargs="?", const="all", default="train",
-                        choices=["off", "train", "all"],
+    parser.add_argument("--jpeg_draft", nargs="?", const="all",
+                        default=PreprocessConfig.jpeg_draft, choices=JPEG_DRAFT_MODES,
                         help="splits whose JPEGs are decoded at a reduced DCT scale (not "
                              "pixel-identical): train (the library's default), all (also "
                              "the bare flag), off (every split exact)")

@@ -256,6 +256,10 @@ def test_config_validation(tmp_path, kwargs, error, match):
         _config(tmp_path, **kwargs)
 
 
+def _png_pixels(png):
+    return np.asarray(Image.open(io.BytesIO(png)))
+
+
 def _smooth_ab_jpeg(path, height=96, half=96):
     """A smooth A|B JPEG (gradients), large enough for a 1/2 DCT-scale decode at load 40."""
     y, x = np.mgrid[0:height, 0:2 * half]
@@ -291,10 +295,8 @@ def test_jpeg_draft_mode_decides_which_splits_are_drafted(tmp_path, flat_data, m
         want, other = (elements.process_pix2pix_file(path, raw, split, 40, "AtoB", draft)
                        for draft in (split in drafted, split not in drafted))
         for got, key in ((got_input, "input_png"), (got_target, "target_png")):
-            want_pixels = np.asarray(Image.open(io.BytesIO(getattr(want, key))))
-            other_pixels = np.asarray(Image.open(io.BytesIO(getattr(other, key))))
-            np.testing.assert_array_equal(got, want_pixels)
-            assert not np.array_equal(got, other_pixels)  # the two decodes are told apart
+            np.testing.assert_array_equal(got, _png_pixels(getattr(want, key)))
+            assert not np.array_equal(got, _png_pixels(getattr(other, key)))  # told apart
 
 
 def test_jpeg_draft_default_in_the_ab_layout_drafts_the_training_split_only(tmp_path,
@@ -318,8 +320,8 @@ def test_jpeg_draft_default_in_the_ab_layout_drafts_the_training_split_only(tmp_
                 files.append((side, path, f.read()))
         want, other = (elements.process_ab_pair(split, "1.jpg", files, 40, "AtoB", draft)[0]
                        for draft in (split == "train", split != "train"))
-        np.testing.assert_array_equal(got_input, np.asarray(Image.open(io.BytesIO(want.input_png))))
-        assert not np.array_equal(got_input, np.asarray(Image.open(io.BytesIO(other.input_png))))
+        np.testing.assert_array_equal(got_input, _png_pixels(want.input_png))
+        assert not np.array_equal(got_input, _png_pixels(other.input_png))
 
 
 def test_output_inside_data_dir_is_refused(tmp_path):
