@@ -3,7 +3,7 @@ bf16 probe timings."""
 
 import pytest
 
-from tfgan_pipeline import precision
+from tfgan_pipeline import precision, probe
 
 AVX512 = {"fpu", "sse4_2", "avx", "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni"}
 AMX = AVX512 | {"avx512_bf16", "amx_bf16", "amx_tile", "amx_int8"}
@@ -118,3 +118,29 @@ def test_the_bf16_probe_times_both_dtypes_once_per_process():
 def test_this_machine_resolves_to_a_policy():
     choice = precision.resolve_precision("auto")
     assert choice.policy in precision.POLICIES and choice.reason
+
+
+def test_probe_times_candidates_in_alternating_rounds_after_a_warm_up_each(monkeypatch):
+    """Both candidates are warmed up before any is timed, the timed runs alternate (the
+    order reversed every other round), and each candidate's fastest run counts: a slow
+    spell during one candidate's first timed runs cannot decide the comparison."""
+    log = []
+    clock = {"now": 0.0}
+    # Seconds each call of a candidate takes, in call order: warm-up first.
+    durations = {"a": [9.0, 5.0, 3.0, 4.0, 3.5, 6.0], "b": [9.0, 2.0, 2.5, 1.5, 2.0, 2.0]}
+
+    class Done:
+        def numpy(self):
+            return None
+
+    def candidate(name):
+        def run(*args):
+            log.append(name)
+            clock["now"] += durations[name][sum(n == name for n in log) - 1]
+            return Done()
+        return run
+
+    monkeypatch.setattr(probe.time, "perf_counter", lambda: clock["now"])
+    monkeypatch.setattr(probe, "REPEATS", 5)
+    assert probe.best_times([(candidate("a"), ()), (candidate("b"), ())]) == (3.0, 1.5)
+    assert log == ["a", "b", "a", "b", "b", "a", "a", "b", "b", "a", "a", "b"]

@@ -517,11 +517,12 @@ def test_measured_faster_takes_a_path_only_past_the_margin(monkeypatch, caplog):
     ours_fns = (conv_lib.band_conv2d, conv_lib.strided_input_grad_by_conv,
                 conv_lib.filter_grad_by_taps)
 
-    def fake_best_time(fn, args):  # the probe times tf.function graphs of the candidates
-        fn = getattr(fn, "python_function", fn)
-        return timings["ours" if getattr(fn, "func", fn) in ours_fns else "tf"]
+    def fake_best_times(calls):  # the probe times tf.function graphs of the candidates
+        fns = [getattr(fn, "python_function", fn) for fn, _ in calls]
+        return tuple(timings["ours" if getattr(fn, "func", fn) in ours_fns else "tf"]
+                     for fn in fns)
 
-    monkeypatch.setattr(conv_lib.probe, "best_time", fake_best_time)
+    monkeypatch.setattr(conv_lib.probe, "best_times", fake_best_times)
     key = ((1, 20, 20, 3), (4, 4, 3, 64), "float32")
     try:
         for ours, taken in ((0.89, True), (0.91, False)):

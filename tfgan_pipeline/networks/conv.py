@@ -453,8 +453,8 @@ def measured_faster(kind, x_shape, k_shape, dtype, strides=(1, 1), padding="VALI
                                                      padding)
     with tf.init_scope():
         args = [tf.cast(tf.random.normal(shape), dtype) for shape in shapes]
-        ours = probe.best_time(tf.function(candidate), args)
-        theirs = probe.best_time(tf.function(reference), args)
+        ours, theirs = probe.best_times([(tf.function(candidate), args),
+                                         (tf.function(reference), args)])
     faster = probe.beats(ours, theirs)
     where = "" if (tuple(strides), padding) == ((1, 1), "VALID") else (
         f", strides {tuple(strides)} {padding}")
