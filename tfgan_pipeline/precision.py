@@ -29,8 +29,9 @@ TensorFlow's own bf16 kernels are emulated) and the visible GPUs. Where the flag
 bf16 is native, a short measured probe (:func:`measure_bf16_speed`: one pix2pix-sized
 convolution's forward and both gradients in each dtype, timed in alternating rounds,
 about 0.2-0.4 s once per process) decides, and bf16 is chosen only at <=
-``probe.MARGIN`` of float32's time. Explicit policies are returned unchanged. The choice and its reason (with the probe's
-timings) come back together (:class:`PrecisionChoice`) so callers log both.
+``probe.MARGIN`` of float32's time. Explicit policies are returned unchanged. The
+choice and its reason (with the probe's timings) come back together
+(:class:`PrecisionChoice`) so callers log both.
 """
 
 import dataclasses
