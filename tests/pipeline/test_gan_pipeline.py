@@ -128,14 +128,20 @@ def test_command_line_runs_end_to_end(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "pipelines.gan", "--gan=wgan", "--dataset=grid25",
          "--train_steps=4", "--checkpoint_every=2", "--batch_size=8", f"--output_dir={out}",
-         "--num_samples=100"],
+         "--num_samples=100", "--intra_op_threads=1", "--inter_op_threads=2"],
         cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Trainer: done" in proc.stdout and "step 4/4" in proc.stdout
+    assert "TensorFlow threads: intra-op 1, inter-op 2" in proc.stdout
     assert os.path.exists(out / "metadata.sqlite") and os.path.isdir(out / "wgan")
     bad = subprocess.run([sys.executable, "-m", "pipelines.gan", "--gan=nope"], cwd=REPO,
                          capture_output=True, text=True, timeout=300)
     assert bad.returncode != 0 and "nope" in bad.stderr
+    bad = subprocess.run([sys.executable, "-m", "pipelines.gan", f"--output_dir={tmp_path}/x",
+                          "--inter_op_threads=-1"], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert bad.returncode == 2 and "--inter_op_threads must be an integer >= 0" in bad.stderr
+    assert not os.path.exists(tmp_path / "x")
 
 
 def _write_idx(folder, n=64):
