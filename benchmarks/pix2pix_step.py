@@ -36,6 +36,11 @@ and AVX512-BF16 (oneDNN then uses neither, and ``auto`` says float32).
 
   .venv/bin/python benchmarks/pix2pix_step.py [--image_size 256] [--batch_size 1]
       [--steps 24] [--rounds 4] [--warmup 2] [--variants tutorial library ...]
+      [--intra_op_threads N --inter_op_threads M]
+
+``--intra_op_threads`` / ``--inter_op_threads`` set TensorFlow's thread pools for the
+whole process (every variant, the tutorial included; the jobs' flags of the same
+names): compare two settings as two runs.
 
 Paper: Isola et al., "Image-to-Image Translation with Conditional Adversarial
 Networks", CVPR 2017 (batch size 1 for most of its experiments).
@@ -53,7 +58,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from tfgan_pipeline import models, networks, precision  # noqa: E402
+from tfgan_pipeline import distribute, models, networks, precision  # noqa: E402
 from tfgan_pipeline.networks.batch_norm import FusedBatchNormalization  # noqa: E402
 from tfgan_pipeline.networks.conv import (MatmulGradConv2D,  # noqa: E402
                                           MatmulGradConv2DTranspose)
@@ -468,7 +473,15 @@ def main():
     p.add_argument("--rounds", type=int, default=4, help="alternating blocks")
     p.add_argument("--warmup", type=int, default=2, help="untimed steps (tracing)")
     p.add_argument("--variants", nargs="+", default=["tutorial", "library"])
+    p.add_argument("--intra_op_threads", type=int, default=0,
+                   help="TensorFlow's intra-op pool for every variant (0: its default)")
+    p.add_argument("--inter_op_threads", type=int, default=0,
+                   help="TensorFlow's inter-op pool for every variant (0: its default)")
     args = p.parse_args()
+    try:  # before anything runs a TensorFlow op (the precision probe does)
+        threads = distribute.configure_threads(args.intra_op_threads, args.inter_op_threads)
+    except ValueError as e:
+        p.error(str(e))
     specs = [parse_variant(v) for v in args.variants]
     for spec in specs:
         k = spec.get("spe", 1)
@@ -485,8 +498,10 @@ def main():
     load = alternate_rounds(runners, args.steps, args.rounds, args.warmup)
 
     auto = precision.resolve_precision("auto")
+    pools = (f"threads intra-op {threads[0]}, inter-op {threads[1]}" if threads
+             else "TensorFlow's default threads")
     print(f"pix2pix {args.image_size}x{args.image_size}, batch {args.batch_size}; {cpu_summary()}; "
-          f"TF {tf.__version__}, Keras {keras.__version__}; {auto.describe()}")
+          f"TF {tf.__version__}, Keras {keras.__version__}; {pools}; {auto.describe()}")
     print(f"{args.steps} timed steps each in {args.rounds} alternating rounds after "
           f"{args.warmup} warm-up steps; 1-min load average {min(load):.1f}-{max(load):.1f} "
           "during the run")
