@@ -34,8 +34,8 @@ def define_job_flags(defaults):
                          "TensorFlow threads per op (0: its default, one per core).")
     flags.DEFINE_integer("inter_op_threads", 0,
                          "Ops TensorFlow runs at once (0: its default). 1 intra-op + 2 "
-                         "inter-op threads made the bf16 pix2pix step 4-8% faster on a "
-                         "2-core AVX512-BF16 EPYC, not elsewhere (BUILD.md).")
+                         "inter-op threads made the bf16 pix2pix step 1-19% (mostly 4-8%) "
+                         "faster on a 2-core AVX512-BF16 EPYC; measure your CPU (BUILD.md).")
     flags.DEFINE_integer("train_steps", defaults.train_steps, "Total generator steps.")
     flags.DEFINE_integer("batch_size", defaults.batch_size,
                          "Real examples per discriminator step.")

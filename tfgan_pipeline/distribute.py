@@ -54,12 +54,13 @@ def configure_threads(intra_op=0, inter_op=0):
 
     ``0`` keeps TensorFlow's default for that pool (one thread per core for each). A
     measured lever, not a default: on a 2-core AMD EPYC (Zen 5, AVX512-BF16) the
-    pix2pix 256 bf16 step was 4-8% faster with 1 intra-op and 2 inter-op threads (two
-    single-threaded ops at a time instead of one op on both cores), float32 within
-    the noise, and on an AMX Xeon one run was 4% faster and another 18% slower
-    (BUILD.md "Performance", ninth and third passes). The pools are fixed when
-    TensorFlow starts, so no in-process probe can choose them: they are the
-    ``--intra_op_threads`` / ``--inter_op_threads`` flags of every job.
+    pix2pix 256 bf16 step was 1-19% (mostly 4-8%) faster in seven paired runs with 1
+    intra-op and 2 inter-op threads (two single-threaded ops at a time instead of one
+    op on both cores), float32 within the noise, and on an AMX Xeon one run was 4%
+    faster and another 18% slower (BUILD.md "Performance", ninth and third passes).
+    The pools are fixed when TensorFlow starts, so no in-process probe can choose
+    them: they are the ``--intra_op_threads`` / ``--inter_op_threads`` flags of every
+    job.
 
     Returns:
       ``None`` when both are ``0`` (nothing set), else the ``(intra-op, inter-op)``
