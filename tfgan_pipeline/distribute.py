@@ -74,6 +74,8 @@ def configure_threads(intra_op=0, inter_op=0):
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
             raise ValueError(f"--{flag} must be an integer >= 0 (0: TensorFlow's default), "
                              f"got {count!r}.")
+    if not (intra_op or inter_op):
+        return None
     threading = tf.config.threading
     try:
         if intra_op:
@@ -83,8 +85,6 @@ def configure_threads(intra_op=0, inter_op=0):
     except RuntimeError as e:
         raise ValueError(f"Cannot set --intra_op_threads={intra_op} --inter_op_threads="
                          f"{inter_op}: TensorFlow has already started ({e}).") from None
-    if not (intra_op or inter_op):
-        return None
     return (threading.get_intra_op_parallelism_threads(),
             threading.get_inter_op_parallelism_threads())
 

@@ -17,7 +17,7 @@ kernels are emulated and slower than float32. Measured with
   vs 319 GFLOP/s): the flags alone cannot tell;
 * a CPU with AVX512-BF16 and no AMX that runs it at full width (an AMD EPYC, Zen 5,
   under KVM): ``mixed_bfloat16`` 0.195 s/step against float32's 0.30-0.32 (bf16
-  matmul 817 vs 441 GFLOP/s);
+  matmul 787 vs 405 GFLOP/s, ``benchmarks/flops.py``);
 * a GPU: bfloat16 from compute capability 8.0 (Ampere), float16 with loss scaling on
   7.x (Volta/Turing tensor cores), float32 before.
 
