@@ -27,6 +27,10 @@ the dense matmul layers off, ``:nobands`` only the two-band forward, ``:noinputc
 only the forward-convolution input gradient (also the transposed layers' forward: the
 same computation), ``:notapgrad`` only the tap-by-tap weight gradient (these three
 are chosen by a probe), ``:nomatmulgrad`` only the im2col + matmul weight gradient.
+``:noupdate`` is a bound, not a training step: both optimizers' per-variable update is
+replaced by a read of one value of each gradient (every gradient is still computed; no
+weight, slot or cast of the gradient to float32 is touched), so its time is the step
+with the whole optimizer update free -- what any faster update could buy at most.
 
 Both are fed one constant in-memory batch (the input pipeline is measured by
 ``profile_step.py --data`` and ``preprocess_throughput.py``). Warm-up steps
@@ -51,6 +55,7 @@ import os
 import resource
 import statistics
 import time
+import types
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -192,7 +197,7 @@ class _StepTimer(keras.callbacks.Callback):
 
 def parse_variant(text):
     """``library[:precision][:fused|unfused][:speK][:noremap][:kerasbn][:kerasconv][:nodense]
-    [:nobands][:noinputconv][:nomatmulgrad][:notapgrad]`` or ``tutorial``."""
+    [:nobands][:noinputconv][:nomatmulgrad][:notapgrad][:noupdate]`` or ``tutorial``."""
     parts = text.split(":")
     if parts[0] == "tutorial":
         return {"kind": "tutorial", "label": "tutorial loop (fp32)"}
@@ -200,7 +205,8 @@ def parse_variant(text):
         raise ValueError(f"unknown variant {text!r}")
     spec = {"kind": "library", "precision": "auto", "fused": True, "spe": 1, "remap": True,
             "fused_bn": True, "matmul_grad": True, "dense": True, "bands": True,
-            "input_conv": True, "weight_grad_matmul": True, "tap_grad": True}
+            "input_conv": True, "weight_grad_matmul": True, "tap_grad": True,
+            "update": True}
     for part in parts[1:]:
         if part == "noremap":
             spec["remap"] = False
@@ -219,6 +225,8 @@ def parse_variant(text):
             spec["weight_grad_matmul"] = False
         elif part == "notapgrad":
             spec["tap_grad"] = False
+        elif part == "noupdate":
+            spec["update"] = False
         elif part in precision.PRECISIONS:
             spec["precision"] = part
         elif part in ("fused", "unfused"):
@@ -240,8 +248,10 @@ def parse_variant(text):
         + ("" if spec["input_conv"] else ", no conv input gradient")
         + ("" if spec["weight_grad_matmul"] else ", no im2col weight gradient")
         + ("" if spec["tap_grad"] else ", no tap weight gradient"))
+    update = "" if spec["update"] else ", NO optimizer update (a bound)"
     spec["label"] = (f"library {choice.policy}{auto}, "
-                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}")
+                     f"{'fused' if spec['fused'] else 'unfused'} Adam{spe}{remap}{bn}{conv}"
+                     f"{update}")
     return spec
 
 
@@ -318,6 +328,21 @@ def keras_conv_grads(*nets):
     no_conv_input_grad(*nets)
     no_tap_weight_grad(*nets)
     no_matmul_weight_grad(*nets)
+
+
+def no_optimizer_update(*optimizers):
+    """Makes each optimizer's per-variable update read one value of the gradient into a
+    scalar sink variable instead of updating anything (the ``:noupdate`` bound). The
+    read keeps every gradient computed (an unused one would be pruned from the graph);
+    weights, slots and the float32 cast of the gradient are left out."""
+    for opt in optimizers:
+        sink = tf.Variable(0.0, trainable=False, name="noupdate_sink")
+
+        def update_step(self, gradient, variable, learning_rate, sink=sink):
+            del self, variable, learning_rate
+            return sink.assign_add(tf.cast(tf.reshape(gradient, [-1])[0], tf.float32))
+
+        opt.update_step = types.MethodType(update_step, opt)
 
 
 def cpu_seconds():
@@ -415,6 +440,8 @@ class Runner(TimedRunner):
                                                steps_per_execution=spec["spe"])
             if not spec["fused_bn"]:
                 keras_batch_norm(gen, disc)
+            if not spec["update"]:
+                no_optimizer_update(self.model.d_optimizer, self.model.g_optimizer)
             if not spec["matmul_grad"]:
                 keras_conv_grads(gen, disc)  # every networks.conv path off
             else:
